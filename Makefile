@@ -1,0 +1,120 @@
+# Zenith — hand-written Makefile.
+#
+#   make              build/zenith-bench (CPU backend; CUDA too when nvcc is found)
+#   make test         build and run the cmocka suites
+#   make sanitize     the same suites under AddressSanitizer + UBSan (build-san/)
+#   make CUDA=0       force a CPU-only build
+#   make V=1          show full command lines
+#   make install      copy zenith-bench to $(PREFIX)/bin
+#
+# Outputs go to build/ (or $(BUILD)); dependency files (-MMD) make header edits rebuild what
+# they touch.
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+CC      ?= cc
+OPT     ?= -O2
+SAN     ?=
+
+WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wpointer-arith -Wvla
+CFLAGS  ?=
+CFLAGS  += -std=gnu11 $(OPT) -g $(WARN) -D_GNU_SOURCE -pthread -I. $(SAN)
+LDFLAGS += -pthread $(SAN)
+LDLIBS  += -lm
+
+ifeq ($(V),1)
+  Q :=
+  say = @true
+else
+  Q := @
+  say = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
+# --- libraries from Debian (found with pkg-config; scripts/install-deps.sh installs them) -----
+PKGS_LIB := libcjson libpng
+PKGS_APP := ncursesw
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS_LIB) $(PKGS_APP) 2>/dev/null)
+LIB_LIBS   := $(shell pkg-config --libs $(PKGS_LIB) 2>/dev/null)
+APP_LIBS   := $(shell pkg-config --libs $(PKGS_APP) 2>/dev/null)
+TEST_LIBS  := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+CFLAGS += $(PKG_CFLAGS)
+
+# --- backends ------------------------------------------------------------------------------
+NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+ifeq ($(CUDA),0)
+  NVCC :=
+endif
+ifneq ($(NVCC),)
+  CUDA_HOME  ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+  BACKENDS   := cpu cuda
+  CFLAGS     += -DZN_WITH_CUDA=1 -I$(CUDA_HOME)/include
+  NVCCFLAGS  ?= -O2 -std=c++17 -I. -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 -Xcompiler -Wall,-Wextra
+  CUDA_LIBS  := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublasLt -lcublas
+  CU_SRC     := $(wildcard kernels/cuda/*.cu)
+else
+  BACKENDS   := cpu
+  CUDA_LIBS  :=
+  CU_SRC     :=
+endif
+
+# --- sources --------------------------------------------------------------------------------
+LIB_SRC := $(wildcard engine/*.c engine/passes/*.c kernels/*.c kernels/cpu/*.c \
+                      profiling/*.c suites/*.c reports/*.c)
+APP_SRC := $(wildcard app/*.c app/tui/*.c)
+TEST_SRC := $(wildcard tests/test_*.c)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.cu.o)
+APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+LIB      := $(BUILD)/libzenith.a
+BIN      := $(BUILD)/zenith-bench
+ALL_LIBS := $(LIB_LIBS) $(CUDA_LIBS) $(LDLIBS)
+
+.PHONY: all test sanitize clean install backends
+all: backends $(BIN)
+
+backends:
+	@echo "zenith: building backends: $(BACKENDS)$(if $(NVCC), (nvcc: $(NVCC)),) into $(BUILD)/"
+
+$(LIB): $(LIB_OBJ)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(APP_OBJ) $(LIB)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(LIB) $(APP_LIBS) $(ALL_LIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(call say,NVCC,$<)
+	$(Q)$(NVCC) $(NVCCFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/%: tests/%.c $(LIB) tests/test_util.h
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(LIB) $(TEST_LIBS) $(ALL_LIBS) $(LDFLAGS)
+
+# Runs every suite even when one fails, then reports the total; exit status 1 on any failure.
+test: all $(TEST_BIN)
+	@pass=0; fail=0; failed=""; \
+	for t in $(TEST_BIN); do \
+	  if ZN_TEST_BIN=$(abspath $(BIN)) $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); failed="$$failed $$(basename $$t)"; fi; \
+	done; \
+	echo ""; echo "test suites: $$pass passed, $$fail failed"; \
+	if [ $$fail -ne 0 ]; then echo "failed:$$failed"; exit 1; fi
+
+sanitize:
+	$(MAKE) BUILD=build-san OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" CUDA=0 test
+
+install: $(BIN)
+	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/zenith-bench
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,71 @@
+/* test_util.h — helpers shared by the cmocka suites: seeded random data, tolerant compares,
+ * view construction. Header-only so each test is one file. */
+#ifndef ZN_TEST_UTIL_H
+#define ZN_TEST_UTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "engine/types.h"
+
+/* xorshift64*: fast, seedable, the same sequence on every machine. */
+typedef struct { uint64_t s; } tu_rng;
+static inline tu_rng tu_rng_new(uint64_t seed) { tu_rng r = {seed * 0x9E3779B97F4A7C15ull + 1}; return r; }
+static inline uint64_t tu_next(tu_rng *r) {
+    r->s ^= r->s >> 12; r->s ^= r->s << 25; r->s ^= r->s >> 27;
+    return r->s * 2685821657736338717ull;
+}
+/* uniform in [lo, hi) */
+static inline float tu_uniform(tu_rng *r, float lo, float hi) {
+    return lo + (hi - lo) * (float)((tu_next(r) >> 40) * (1.0 / 16777216.0));
+}
+static inline void tu_fill(tu_rng *r, float *x, int64_t n, float lo, float hi) {
+    for (int64_t i = 0; i < n; i++) x[i] = tu_uniform(r, lo, hi);
+}
+/* A fresh seed per run (printed so a failure can be replayed with ZN_TEST_SEED). */
+static inline uint64_t tu_seed(void) {
+    const char *e = getenv("ZN_TEST_SEED");
+    static uint64_t seed;
+    if (!seed) {
+        seed = e ? strtoull(e, NULL, 10) : (uint64_t)time(NULL);
+        fprintf(stderr, "[ seed     ] ZN_TEST_SEED=%llu\n", (unsigned long long)seed);
+    }
+    return seed;
+}
+
+static inline zn_view tu_view(zn_dtype dt, void *data, int rank, const int64_t *dims) {
+    zn_view v;
+    memset(&v, 0, sizeof v);
+    v.dtype = dt;
+    v.rank = rank;
+    for (int i = 0; i < rank; i++) v.dims[i] = dims[i];
+    v.data = data;
+    return v;
+}
+
+/* Fails with the first index whose |a-b| > atol + rtol*|b| (or a NaN mismatch). */
+#define tu_assert_close(a, b, n, atol, rtol) tu_assert_close_(a, b, n, atol, rtol, __FILE__, __LINE__)
+static inline void tu_assert_close_(const float *a, const float *b, int64_t n, double atol,
+                                    double rtol, const char *file, int line) {
+    for (int64_t i = 0; i < n; i++) {
+        double x = a[i], y = b[i];
+        if (isnan(x) != isnan(y) || fabs(x - y) > atol + rtol * fabs(y)) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "index %lld: got %.9g, want %.9g (atol %g rtol %g)",
+                     (long long)i, x, y, atol, rtol);
+            print_error("%s\n", msg);
+            _fail(file, line);
+            return;
+        }
+    }
+}
+
+#endif
