@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "engine/types.h"
+#include "kernels/kernel.h"
 
 /* xorshift64*: fast, seedable, the same sequence on every machine. */
 typedef struct { uint64_t s; } tu_rng;
@@ -66,6 +67,58 @@ static inline void tu_assert_close_(const float *a, const float *b, int64_t n, d
             return;
         }
     }
+}
+
+/* The first kernel of `op` in a table (e.g. &zn_ref_elementwise_table); NULL if none. */
+static inline const zn_kernel_spec *tu_find_kernel(const zn_kernel_table *t, zn_op op) {
+    for (int i = 0; i < t->count; i++)
+        if (t->specs[i].op == op) return &t->specs[i];
+    return NULL;
+}
+
+/* Runs one kernel the way the runtime does: supports -> prepare -> run -> release.
+ * `in` may carry constant data (it is visible to supports/prepare as constant input data when
+ * const_inputs is true). out views must have dtype/rank/dims and data set. Returns run's status,
+ * or ZN_ERR_UNSUPPORTED when supports() refuses the node. */
+static inline zn_status tu_run_kernel(const zn_kernel_spec *k, const zn_attr *attrs, int n_attrs,
+                                      const zn_view *in, int n_in, zn_view *out, int n_out) {
+    zn_kernel_node node;
+    memset(&node, 0, sizeof node);
+    node.op = k->op;
+    node.name = "test_node";
+    node.attrs = attrs;
+    node.n_attrs = n_attrs;
+    node.n_in = n_in;
+    node.in = in;
+    node.n_out = n_out;
+    node.out = out;
+    if (k->supports && !k->supports(&node)) return ZN_ERR_UNSUPPORTED;
+    zn_kernel_prep prep = {0};
+    if (k->prepare) {
+        zn_status st = k->prepare(&node, &prep);
+        if (st != ZN_OK) return st;
+    }
+    void *scratch = prep.scratch_bytes ? calloc(1, prep.scratch_bytes) : NULL;
+    zn_exec_ctx ctx = {&node, n_in, in, n_out, out, prep.state, scratch, NULL};
+    zn_status st = k->run(&ctx);
+    free(scratch);
+    if (k->release && prep.state) k->release(prep.state);
+    return st;
+}
+
+/* Attribute constructors for tests (static storage is the caller's: pass arrays that outlive
+ * the call). */
+static inline zn_attr tu_attr_int(const char *name, int64_t v) {
+    zn_attr a; memset(&a, 0, sizeof a); a.name = (char *)name; a.type = ZN_ATTR_INT; a.i = v; return a;
+}
+static inline zn_attr tu_attr_float(const char *name, float v) {
+    zn_attr a; memset(&a, 0, sizeof a); a.name = (char *)name; a.type = ZN_ATTR_FLOAT; a.f = v; return a;
+}
+static inline zn_attr tu_attr_string(const char *name, const char *v) {
+    zn_attr a; memset(&a, 0, sizeof a); a.name = (char *)name; a.type = ZN_ATTR_STRING; a.s = (char *)v; return a;
+}
+static inline zn_attr tu_attr_ints(const char *name, int64_t *v, int n) {
+    zn_attr a; memset(&a, 0, sizeof a); a.name = (char *)name; a.type = ZN_ATTR_INTS; a.ints = v; a.n = n; return a;
 }
 
 #endif

@@ -1,0 +1,47 @@
+/* main.c — zenith-bench: the command dispatcher.
+ *
+ *   zenith-bench run --model NAME|FILE.onnx [options]   a benchmark run (headless)
+ *   zenith-bench models                                 the built-in model zoo
+ *   zenith-bench inspect --model NAME|FILE.onnx         ops, shapes, parameters, FLOPs
+ *   zenith-bench check --model FILE.onnx [--data DIR]   outputs against reference outputs
+ *   zenith-bench --report out.md [run options]          the same as `run`
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+static void usage(FILE *f) {
+    fputs("usage: zenith-bench <command> [options]\n"
+          "\n"
+          "commands:\n"
+          "  run       benchmark a model (zoo name or .onnx file) on synthetic inputs\n"
+          "  models    list the built-in model zoo with parameters and FLOPs\n"
+          "  inspect   show a model's inputs, outputs, ops, parameters, FLOPs and support\n"
+          "  check     compare a model's outputs against reference outputs\n"
+          "\n"
+          "`zenith-bench <command> --help` describes each command's options.\n"
+          "exit codes: 0 done, 1 run failed or INVALID, 2 bad usage, 3 model could not be\n"
+          "loaded or compiled, 4 outputs did not match the reference, 130 interrupted.\n",
+          f);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return ZN_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return ZN_EXIT_OK;
+    }
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "models")) return cmd_models(argc - 1, argv + 1);
+    if (!strcmp(cmd, "inspect")) return cmd_inspect(argc - 1, argv + 1);
+    if (!strcmp(cmd, "check")) return cmd_check(argc - 1, argv + 1);
+    if (cmd[0] == '-') return cmd_run(argc, argv); /* `zenith-bench --report out.md --model ...` */
+    return cli_usage_error("commands are run, models, inspect and check; see zenith-bench --help",
+                           "unknown command '%s'", cmd);
+}

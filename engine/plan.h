@@ -1,0 +1,51 @@
+/* plan.h — the compiled plan's internals, shared by compile.c, planner.c and runtime.c. */
+#ifndef ZN_PLAN_H
+#define ZN_PLAN_H
+
+#include "graph.h"
+
+/* Where a tensor's bytes live while a session runs. */
+typedef enum zn_slot_kind {
+    ZN_SLOT_NONE = 0, /* not used by any step */
+    ZN_SLOT_CONST,    /* the plan graph's constant data (shared, read-only) */
+    ZN_SLOT_INPUT,    /* the caller's input buffer, set per run */
+    ZN_SLOT_ARENA,    /* offset into the session's arena */
+} zn_slot_kind;
+
+typedef struct zn_slot {
+    zn_slot_kind kind;
+    int input_index;  /* ZN_SLOT_INPUT: which plan input */
+    size_t offset;    /* ZN_SLOT_ARENA: byte offset */
+    size_t bytes;
+    int root;         /* tensor whose storage this one shares (itself when none) */
+} zn_slot;
+
+typedef struct zn_step {
+    int node;                      /* index into the plan graph's nodes */
+    const zn_kernel_spec *kernel;
+    zn_kernel_node kn;             /* kn.in / kn.out point into `views` */
+    zn_view *views;                /* n_in + n_out: shapes, constant data */
+    void *state;                   /* from prepare(); shared read-only by sessions */
+    size_t scratch_bytes;
+    size_t scratch_offset;         /* in the arena */
+    double flops;
+} zn_step;
+
+struct zn_plan {
+    zn_graph *graph;               /* owned: optimised, concrete shapes */
+    zn_compile_config cfg;
+    zn_compile_summary summary;
+    int n_steps;
+    zn_step *steps;
+    zn_slot *slots;                /* one per graph tensor */
+    size_t arena_bytes;
+};
+
+/* planner.c: fills plan->slots, step scratch offsets, arena size and the summary's
+ * planned/naive bytes and in-place count. */
+zn_status zn_plan_memory(zn_plan *plan);
+
+/* passes: each returns the number of changes it made, or a negative value with the error set */
+int zn_pass_dce(zn_graph *g);
+
+#endif
