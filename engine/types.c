@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 size_t zn_dtype_size(zn_dtype t) {
@@ -180,7 +181,11 @@ const char *zn_op_nearest_name(const char *name) {
     int best_d = 1 << 30;
     for (int i = 0; i < ZN_OP_COUNT; i++) {
         if (strncmp(op_table[i].name, "Zn", 2) == 0) continue;
-        int d = edit_distance_ci(name, op_table[i].name);
+        /* a name that contains the query beats any edit distance:
+         * "LayerNorm" means LayerNormalization, not Gemm */
+        int d = strcasestr(op_table[i].name, name)
+                    ? -1000 + abs((int)strlen(op_table[i].name) - (int)strlen(name))
+                    : edit_distance_ci(name, op_table[i].name);
         if (d < best_d) { best_d = d; best = op_table[i].name; }
     }
     return best;
