@@ -75,26 +75,6 @@ static void copy_shape(zn_view *o, const zn_view *x) {
     for (int i = 0; i < x->rank; i++) o->dims[i] = x->dims[i];
 }
 
-/* numpy broadcast of two shapes (Expand) */
-static zn_status bcast2(const char *op, int ra, const int64_t *a, int rb, const int64_t *b, int *rank,
-                        int64_t *dims) {
-    int r = ra > rb ? ra : rb;
-    for (int i = 0; i < r; i++) {
-        int ia = i - (r - ra), ib = i - (r - rb);
-        int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
-        if (da != db && da != 1 && db != 1) {
-            char sa[160], sb[160];
-            return zn_error_set(ZN_ERR_SHAPE, "%s: shapes %s and %s do not broadcast (dim %d: %lld "
-                                "vs %lld; each must be equal or 1)", op,
-                                dims_str(sa, sizeof sa, ra, a), dims_str(sb, sizeof sb, rb, b), i,
-                                (long long)da, (long long)db);
-        }
-        dims[i] = da == 1 ? db : da;
-    }
-    *rank = r;
-    return ZN_OK;
-}
-
 /* ---- per op ------------------------------------------------------------------------------- */
 
 static zn_status infer_reshape(const zn_kernel_node *n, zn_view *out) {
@@ -178,7 +158,7 @@ static zn_status infer_transpose(const zn_kernel_node *n, zn_view *out) {
 
 static zn_status infer_flatten(const zn_kernel_node *n, zn_view *out) {
     const zn_view *x = &n->in[0];
-    int64_t axis;
+    int64_t axis = 0;
     zn_status st = norm_axis(n, zn_attrs_int(n->attrs, n->n_attrs, "axis", 1), x->rank, true, &axis);
     if (st != ZN_OK) return st;
     int64_t a = 1, b = 1;
@@ -192,7 +172,7 @@ static zn_status infer_flatten(const zn_kernel_node *n, zn_view *out) {
 
 static zn_status infer_concat(const zn_kernel_node *n, zn_view *out) {
     const zn_view *x0 = &n->in[0];
-    int64_t axis;
+    int64_t axis = 0;
     zn_status st = norm_axis(n, zn_attrs_int(n->attrs, n->n_attrs, "axis", 0), x0->rank, false, &axis);
     if (st != ZN_OK) return st;
     copy_shape(&out[0], x0);
@@ -218,7 +198,7 @@ static zn_status infer_concat(const zn_kernel_node *n, zn_view *out) {
 
 static zn_status infer_split(const zn_kernel_node *n, zn_view *out) {
     const zn_view *x = &n->in[0];
-    int64_t axis;
+    int64_t axis = 0;
     zn_status st = norm_axis(n, zn_attrs_int(n->attrs, n->n_attrs, "axis", 0), x->rank, false, &axis);
     if (st != ZN_OK) return st;
     int64_t dim = x->dims[axis], sizes[64];
@@ -308,7 +288,7 @@ static zn_status infer_slice(const zn_kernel_node *n, zn_view *out) {
 
 static zn_status infer_gather(const zn_kernel_node *n, zn_view *out) {
     const zn_view *x = &n->in[0], *ix = &n->in[1];
-    int64_t axis;
+    int64_t axis = 0;
     if (x->rank < 1) return zn_error_set(ZN_ERR_SHAPE, "Gather needs data of rank >= 1, got a scalar");
     zn_status st = norm_axis(n, zn_attrs_int(n->attrs, n->n_attrs, "axis", 0), x->rank, false, &axis);
     if (st != ZN_OK) return st;
@@ -358,7 +338,7 @@ static zn_status infer_squeeze(const zn_kernel_node *n, zn_view *out) {
         for (int d = 0; d < x->rank; d++) drop[d] = x->dims[d] == 1;
     } else {
         for (int i = 0; i < cnt; i++) {
-            int64_t a;
+            int64_t a = 0;
             st = norm_axis(n, axes[i], x->rank, false, &a);
             if (st != ZN_OK) return st;
             if (x->dims[a] != 1)
@@ -387,7 +367,7 @@ static zn_status infer_unsqueeze(const zn_kernel_node *n, zn_view *out) {
         return zn_error_set(ZN_ERR_SHAPE, "Unsqueeze result rank %d exceeds ZN_MAX_RANK (%d)", r, ZN_MAX_RANK);
     bool ins[ZN_MAX_RANK] = {false};
     for (int i = 0; i < cnt; i++) {
-        int64_t a;
+        int64_t a = 0;
         st = norm_axis(n, axes[i], r, false, &a);
         if (st != ZN_OK) return st;
         if (ins[a]) return zn_error_set(ZN_ERR_SHAPE, "Unsqueeze: axis %lld appears twice", (long long)axes[i]);
@@ -406,7 +386,7 @@ static zn_status infer_expand(const zn_kernel_node *n, zn_view *out) {
     int cnt;
     zn_status st = const_ints(n, 1, "shape", sh, ZN_MAX_RANK, &cnt);
     if (st != ZN_OK) return st;
-    st = bcast2("Expand", x->rank, x->dims, cnt, sh, &out[0].rank, out[0].dims);
+    st = zn_broadcast_shapes(x->rank, x->dims, cnt, sh, &out[0].rank, out[0].dims); /* bidirectional */
     if (st != ZN_OK) return st;
     out[0].dtype = x->dtype;
     return ZN_OK;
@@ -456,7 +436,7 @@ static zn_status infer_pad(const zn_kernel_node *n, zn_view *out) {
                             zn_dtype_name(x->dtype));
     copy_shape(&out[0], x);
     for (int i = 0; i < na; i++) {
-        int64_t a;
+        int64_t a = 0;
         st = norm_axis(n, axes[i], r, false, &a);
         if (st != ZN_OK) return st;
         int64_t d = x->dims[a] + pads[i] + pads[na + i];

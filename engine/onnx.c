@@ -553,6 +553,10 @@ static zn_status node_fail(const onode *n, zn_status st) {
 /* Decodes a TENSOR attribute into tf. */
 static zn_status attr_tensor(importer *im, const onode *n, const oattr *a, zn_tensor_file *tf) {
     zn_pb t;
+    memset(tf, 0, sizeof *tf);
+    if (!a->has_t)
+        return zn_error_set(ZN_ERR_MODEL_FORMAT, "node '%s': attribute '%s' (at byte %zu) is a "
+                            "TENSOR but holds no tensor", n->name, a->name, a->off);
     zn_status st = zn_pb_sub(&im->root, &a->t, "TensorProto", &t);
     if (st != ZN_OK) return st;
     t.depth = 5;
@@ -587,14 +591,20 @@ static zn_status apply_attr(importer *im, const onode *n, int id, const oattr *a
                                 "not a valid string", n->name, a->name, a->off);
         char *s = malloc(a->s_len + 1);
         if (!s) return oom();
-        memcpy(s, a->s, a->s_len);
+        if (a->s_len) memcpy(s, a->s, a->s_len); /* a STRING with no s field is "" */
         s[a->s_len] = 0;
         zn_status st = zn_graph_set_attr_string(g, id, a->name, s);
         free(s);
         return st;
     }
-    case AT_INTS: return zn_graph_set_attr_ints(g, id, a->name, a->ints, a->n_ints);
-    case AT_FLOATS: return zn_graph_set_attr_floats(g, id, a->name, a->floats, a->n_floats);
+    case AT_INTS: {
+        static const int64_t none = 0; /* an empty list: never pass NULL on */
+        return zn_graph_set_attr_ints(g, id, a->name, a->n_ints ? a->ints : &none, a->n_ints);
+    }
+    case AT_FLOATS: {
+        static const float none = 0;
+        return zn_graph_set_attr_floats(g, id, a->name, a->n_floats ? a->floats : &none, a->n_floats);
+    }
     case AT_TENSOR: {
         zn_tensor_file tf;
         zn_status st = attr_tensor(im, n, a, &tf);

@@ -169,6 +169,7 @@ zn_status zn_graph_infer_shapes(zn_graph *g, bool fold) {
 double zn_node_flops(const zn_graph *g, const zn_node *n) {
     if (n->n_outputs < 1) return 0;
     const zn_tensor *y = &g->tensors[n->outputs[0]];
+    if (y->dtype == ZN_DTYPE_UNDEFINED) return -1; /* shapes not inferred yet */
     double out = (double)zn_shape_numel(&y->shape);
     if (out < 0) return -1;
     const zn_shape *a = n->n_inputs > 0 && n->inputs[0] >= 0 ? &g->tensors[n->inputs[0]].shape : NULL;

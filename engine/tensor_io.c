@@ -333,7 +333,7 @@ zn_status zn_tensor_decode(const zn_pb *msg, const char *base_dir, const char *w
     for (int i = 0; i < rank; i++) {
         if (dims[i] && numel > INT64_MAX / 16 / dims[i])
             return zn_error_set(ZN_ERR_MODEL_FORMAT, "%s '%s' (at byte %zu): element count "
-                                "overflows", what, tname, start);
+                                "is too large (overflows)", what, tname, start);
         numel *= dims[i];
     }
     size_t src_size = onnx_dt == ONNX_DOUBLE ? 8 : zn_dtype_size(dt);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "engine/alloc.h"
@@ -510,11 +511,13 @@ static int64_t run_stream(ctx *c) {
     int64_t min_dur = s->min_duration_ms * NS_PER_MS, max_dur = s->max_duration_ms * NS_PER_MS;
     c->t0 = now_ns();
     live_set_state(c->live, ZN_RUN_RUNNING, c->t0);
-    int64_t q = 0, last_issue = 0;
+    int64_t q = 0, last_issue = 0, done_el = 0;  // done_el: the last completion, since t0
     for (;;) {
         if (should_stop(c)) break;
+        // The min duration is judged on the last completion (the measured duration), the max
+        // on the clock.
+        if (done_el >= min_dur && q >= s->min_query_count) break;
         int64_t el = now_ns() - c->t0;
-        if (el >= min_dur && q >= s->min_query_count) break;
         if ((max_dur > 0 && el >= max_dur) || (s->max_query_count > 0 && q >= s->max_query_count))
             break;
         for (int j = 0; j < spq; j++) smp[j] = c->perf[zn_rng_below(&c->sample_rng, c->n_perf)];
@@ -523,6 +526,7 @@ static int64_t run_stream(ctx *c) {
         if (!call_sut(c, 0, smp, spq, &t1, &t2)) break;
         record(c, 0, 1, &t1, NULL, spq, t1, t2);
         last_issue = t1 - c->t0;
+        done_el = t2 - c->t0;
         q++;
     }
     zn_free(smp);
@@ -658,6 +662,10 @@ static int64_t run_server_schedule(ctx *c, int64_t *n_scheduled) {
     zn_rng_seed(&c->sample_rng, s->sample_seed);
     int64_t min_dur = s->min_duration_ms * NS_PER_MS, max_dur = s->max_duration_ms * NS_PER_MS;
     int64_t n = 0, last = 0, ret = 0;
+    // Linux lets a sleep overshoot by the thread's timer slack (50 us by default): ask for
+    // none while scheduling, and give the caller's setting back afterwards.
+    int old_slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+    if (old_slack > 0) prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);
     for (;;) {
         if (should_stop(c)) break;
         if (n >= s->min_query_count && last >= min_dur) break;
@@ -680,6 +688,7 @@ static int64_t run_server_schedule(ctx *c, int64_t *n_scheduled) {
         n++;
         last = a;
     }
+    if (old_slack > 0) prctl(PR_SET_TIMERSLACK, (unsigned long)old_slack, 0, 0, 0);
     pthread_mutex_lock(&c->q_mu);
     c->q_done = 1;
     pthread_cond_broadcast(&c->q_cv);

@@ -99,7 +99,8 @@ typedef struct zn_test_settings {
     int64_t warmup_ms;
 
     /* Dynamic batching (SERVER: queries waiting are merged up to max_batch, waiting at most
-     * max_queue_delay_ns for a batch to fill; OFFLINE: batch size). 1 / 0 = no batching. */
+     * max_queue_delay_ns (from the oldest query's enqueue) for a batch to fill; OFFLINE and
+     * accuracy mode: the batch size). 1 / 0 = no batching. */
     int max_batch;
     int64_t max_queue_delay_ns;
 
@@ -111,8 +112,7 @@ typedef struct zn_test_settings {
     int64_t keep_queries;
 } zn_test_settings;
 
-/* Quick defaults for interactive use: min duration 2 s, no max duration (max 60 s for
- * safety), min queries 128 single-stream / 1024 multi-stream (8 samples/query) / 512 server
+/* Quick defaults for interactive use: min duration 2 s, max duration 60 s, min queries 128 single-stream / 1024 multi-stream (8 samples/query) / 512 server
  * (100 QPS, 100 ms bound at p99, max batch 1) / 1024 samples offline (max batch 8), one warm-up
  * query, seeds fixed (LoadGen's defaults), total/performance sample count 1024. */
 zn_test_settings zn_test_settings_default(zn_scenario s);

@@ -81,7 +81,7 @@ zn_status zn_zoo_build(const char *name, const zn_zoo_options *opt, zn_graph **o
             if (d < best_d) best_d = d, best = i;
         }
         zn_status st = zn_error_set(ZN_ERR_NOT_FOUND,
-                                    "unknown model '%s': the built-in zoo has no model of that name",
+                                    "unknown model '%s': the built-in zoo has no such model",
                                     name ? name : "(null)");
         if (best >= 0 && name && best_d <= (int)strlen(name) / 2 + 2)
             zn_error_hint("did you mean %s?", zoo_entries[best].name);

@@ -74,7 +74,8 @@ zn_status zn_zb_begin(zn_zoo_builder *b, const char *graph_name, const zn_zoo_op
 zn_status zn_zb_finish(zn_zoo_builder *b, zn_graph **out);
 
 /* printf into one of 16 rotating name buffers (valid for the next 15 calls). */
-const char *zn_zb_name(zn_zoo_builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *zn_zb_name(zn_zoo_builder *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Inputs and constants. */
 int zn_zb_input(zn_zoo_builder *b, const char *name, zn_dtype dt, int rank, const zn_dim *dims);

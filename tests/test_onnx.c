@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine/graph.h"
+#include "engine/log.h"
 #include "engine/onnx.h"
 #include "engine/pb.h"
 #include "engine/tensor_io.h"
@@ -158,13 +159,30 @@ static void test_onnx_handwritten(void **state) {
     /* a graph with no outputs */
     const uint8_t noout[] = {0x08, 0x08, 0x3a, 0x00, 0x42, 0x02, 0x10, 0x0d};
     assert_int_equal(zn_graph_from_onnx_buffer(noout, sizeof noout, NULL, NULL, &g), ZN_ERR_INVALID_GRAPH);
+    /* found by fuzz_onnx: attribute 'mode' declared STRING with no s field (reads as "") */
+    static const uint8_t no_s[] = {
+        0x08, 0x08, 0x12, 0x0f, 0x7a, 0x65, 0x6e, 0x69, 0x74, 0x68, 0x2d, 0x66, 0x69, 0x78, 0x74, 0x75,
+        0x72, 0x65, 0x73, 0x1a, 0x01, 0x31, 0x3a, 0x89, 0x01, 0x0a, 0x22, 0x0a, 0x01, 0x78, 0x0a, 0x01,
+        0x70, 0x12, 0x01, 0x79, 0x22, 0x03, 0x50, 0x61, 0x64, 0x2a, 0x12, 0x0a, 0x04, 0x6d, 0x6f, 0x64,
+        0x65, 0x2a, 0x07, 0x72, 0x65, 0x66, 0x6c, 0x65, 0x63, 0x74, 0xa0, 0x01, 0x03, 0x12, 0x0e, 0x6f,
+        0x70, 0x5f, 0x70, 0x61, 0x64, 0x5f, 0x72, 0x65, 0x66, 0x6c, 0x65, 0x63, 0x74, 0x2a, 0x29, 0x08,
+        0x04, 0x10, 0x07, 0x42, 0x01, 0x70, 0x4a, 0x20, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x5a, 0x13, 0x0a, 0x01, 0x78, 0x12, 0x0e, 0x0a,
+        0x0c, 0x08, 0x01, 0x12, 0x08, 0x0a, 0x02, 0x08, 0x02, 0x0a, 0x02, 0x08, 0x03, 0x62, 0x13, 0x0a,
+        0x01, 0x79, 0x12, 0x0e, 0x0a, 0x0c, 0x08, 0x01, 0x12, 0x08, 0x0a, 0x02, 0x08, 0x04, 0x0a, 0x02,
+        0x08, 0x07, 0x42, 0x04, 0x0a, 0x00, 0x10, 0x0d,
+    };
+    assert_int_equal(zn_graph_from_onnx_buffer(no_s, sizeof no_s, NULL, NULL, &g), ZN_OK);
+    assert_string_equal(zn_attrs_string(g->nodes[0].attrs, g->nodes[0].n_attrs, "mode", "?"), "");
+    zn_graph_free(g);
     /* a size limit below the buffer's size */
     zn_onnx_options opt = {.max_bytes = 4};
     assert_int_equal(zn_graph_from_onnx_buffer(noout, sizeof noout, NULL, &opt, &g), ZN_ERR_INVALID_ARGUMENT);
-    /* a node whose dims claim 2^62 elements but carry 4 bytes of raw data */
+    /* a tensor whose dims claim 2^40 elements but carry 4 bytes of raw data */
     zn_pb_buf t = {0};
-    zn_pb_put_uint(&t, 1, (uint64_t)1 << 31);
-    zn_pb_put_uint(&t, 1, (uint64_t)1 << 31);
+    zn_pb_put_uint(&t, 1, (uint64_t)1 << 20);
+    zn_pb_put_uint(&t, 1, (uint64_t)1 << 20);
     zn_pb_put_uint(&t, 2, 1);
     zn_pb_put_string(&t, 8, "w");
     zn_pb_put_bytes(&t, 9, "abcd", 4);
@@ -174,6 +192,44 @@ static void test_onnx_handwritten(void **state) {
     assert_non_null(strstr(zn_last_error()->message, "raw_data has 4 bytes"));
     assert_null(tf.data);
     zn_pb_buf_free(&t);
+    /* 2^31 x 2^31 elements: caught as too large before any size arithmetic overflows */
+    zn_pb_put_uint(&t, 1, (uint64_t)1 << 31);
+    zn_pb_put_uint(&t, 1, (uint64_t)1 << 31);
+    zn_pb_put_uint(&t, 2, 1);
+    zn_pb_put_bytes(&t, 9, "abcd", 4);
+    gr = zn_pb_reader(t.data, t.len, 0, "TensorProto");
+    assert_int_equal(zn_tensor_decode(&gr, NULL, "initializer", &tf, NULL), ZN_ERR_MODEL_FORMAT);
+    assert_non_null(strstr(zn_last_error()->message, "large"));
+    zn_pb_buf_free(&t);
+    /* a negative dim (10-byte varint) and rank 9 */
+    for (int k = 0; k < 9; k++) zn_pb_put_uint(&t, 1, k == 0 ? (uint64_t)-5 : 1);
+    gr = zn_pb_reader(t.data, t.len, 0, "TensorProto");
+    assert_int_equal(zn_tensor_decode(&gr, NULL, "initializer", &tf, NULL), ZN_ERR_MODEL_FORMAT);
+    assert_non_null(strstr(zn_last_error()->message, "-5"));
+    zn_pb_buf_free(&t);
+    for (int k = 0; k < 9; k++) zn_pb_put_uint(&t, 1, 1);
+    gr = zn_pb_reader(t.data, t.len, 0, "TensorProto");
+    assert_int_equal(zn_tensor_decode(&gr, NULL, "initializer", &tf, NULL), ZN_ERR_UNSUPPORTED);
+    assert_non_null(strstr(zn_last_error()->message, "ZN_MAX_RANK"));
+    zn_pb_buf_free(&t);
+    /* typed int64_data, unpacked (one field per value) and packed, mixed */
+    zn_pb_put_uint(&t, 1, 3);
+    zn_pb_put_uint(&t, 2, 7);
+    zn_pb_put_uint(&t, 7, (uint64_t)-2);
+    {
+        zn_pb_buf pk = {0};
+        zn_pb_put_varint(&pk, 300);
+        zn_pb_put_varint(&pk, 5);
+        zn_pb_put_bytes(&t, 7, pk.data, pk.len);
+        zn_pb_buf_free(&pk);
+    }
+    gr = zn_pb_reader(t.data, t.len, 0, "TensorProto");
+    assert_int_equal(zn_tensor_decode(&gr, NULL, "initializer", &tf, NULL), ZN_OK);
+    assert_int_equal(tf.dtype, ZN_I64);
+    assert_true(((int64_t *)tf.data)[0] == -2 && ((int64_t *)tf.data)[1] == 300 &&
+                ((int64_t *)tf.data)[2] == 5);
+    zn_tensor_file_free(&tf);
+    zn_pb_buf_free(&t);
 }
 
 /* ---- tensor files ------------------------------------------------------------------------ */
@@ -181,9 +237,11 @@ static void test_onnx_handwritten(void **state) {
 static void test_tensor_roundtrip(void **state) {
     (void)state;
     tu_rng r = tu_rng_new(tu_seed() + 1);
-    char pb[64], npy[64];
-    snprintf(pb, sizeof pb, "/tmp/zn_test_onnx_%d.pb", (int)getpid());
-    snprintf(npy, sizeof npy, "/tmp/zn_test_onnx_%d.npy", (int)getpid());
+    char pb[512], npy[512];
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp) tmp = P_tmpdir;
+    snprintf(pb, sizeof pb, "%s/zn_test_onnx_%d.pb", tmp, (int)getpid());
+    snprintf(npy, sizeof npy, "%s/zn_test_onnx_%d.npy", tmp, (int)getpid());
     const zn_dtype dts[] = {ZN_F32, ZN_F16, ZN_BF16, ZN_I64, ZN_I32, ZN_BOOL};
     for (size_t k = 0; k < sizeof dts / sizeof dts[0]; k++) {
         zn_tensor_file t;
@@ -499,6 +557,8 @@ static void test_import_mutations(void **state) {
                                    "onnx/softmax_axis1_opset11/model.onnx", "onnx/op_pad_attr_opset2/model.onnx"};
     tu_rng r = tu_rng_new(tu_seed() + 7);
     int ok = 0, failed = 0;
+    zn_log_level lvl = zn_log_get_level();
+    zn_log_set_level(ZN_LOG_ERROR); /* mutated attribute names draw warnings */
     for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
         char p[512];
         void *buf;
@@ -536,6 +596,7 @@ static void test_import_mutations(void **state) {
         free(mut);
         free(buf);
     }
+    zn_log_set_level(lvl);
     assert_true(failed > 0); /* truncations must be caught */
     (void)ok;
 }
@@ -555,7 +616,7 @@ static double elem(const void *data, zn_dtype dt, int64_t i) {
 }
 
 /* Runs one fixture case; returns 0 when the outputs match, else writes why into err. */
-static int run_case(const char *dir, const char *name, char *err, size_t cap) {
+static int run_case(const char *dir, const char *name, char *err, size_t cap, bool *seen) {
     char p[1024];
     zn_graph *g = NULL;
     zn_plan *plan = NULL;
@@ -570,6 +631,7 @@ static int run_case(const char *dir, const char *name, char *err, size_t cap) {
         snprintf(err, cap, "load: %s", zn_last_error()->message);
         goto done;
     }
+    for (int i = 0; i < g->n_nodes; i++) seen[g->nodes[i].op] = true;
     for (; n_in < zn_graph_num_inputs(g) && n_in < 8; n_in++) {
         snprintf(p, sizeof p, "%s/%s/test_data_set_0/input_%d.pb", dir, name, n_in);
         if (zn_tensor_read_pb(p, &in[n_in]) != ZN_OK ||
@@ -654,9 +716,10 @@ static void test_fixtures_run(void **state) {
     closedir(d);
     qsort(names, (size_t)n, sizeof names[0], cmp_str);
     int bad = 0;
+    bool seen[ZN_OP_COUNT] = {false};
     for (int i = 0; i < n; i++) {
         char err[768] = "";
-        if (run_case(dir, names[i], err, sizeof err) != 0) {
+        if (run_case(dir, names[i], err, sizeof err, seen) != 0) {
             print_error("  %-32s %s\n", names[i], err);
             bad++;
         }
@@ -665,6 +728,14 @@ static void test_fixtures_run(void **state) {
     print_message("[ fixtures ] %d of %d ONNX cases match their reference outputs\n", n - bad, n);
     assert_true(n >= 80);
     assert_int_equal(bad, 0);
+    /* every op with an ONNX form is imported by some fixture (Constant nodes become
+     * constants; SiLU is not an ONNX op; Zn* are Zenith's fused ops) */
+    for (int op = 0; op < ZN_OP_COUNT; op++) {
+        const char *nm = zn_op_name((zn_op)op);
+        if (op == ZN_OP_CONSTANT || op == ZN_OP_SILU || !strncmp(nm, "Zn", 2)) continue;
+        if (!seen[op]) print_error("no fixture imports op %s\n", nm);
+        assert_true(seen[op]);
+    }
 }
 
 int main(void) {

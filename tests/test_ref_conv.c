@@ -263,6 +263,7 @@ static void test_conv_random(void **state) {
         {1, 1, 4, {13}, 4, 4, {3}, {1}, {3}, {0}, "SAME_LOWER", true},
         {3, 1, 2, {5, 6, 7}, 3, 1, {3, 2, 3}, {1, 2, 2}, {1, 1, 1}, {1, 0, 1, 1, 1, 0}, NULL, true}, /* 3-D */
         {3, 2, 4, {4, 5, 5}, 4, 2, {2, 3, 3}, {1, 1, 1}, {1, 1, 1}, {0}, "SAME_UPPER", false},
+        {2, 2, 8, {40, 37}, 16, 1, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, NULL, true}, /* big enough to thread */
     };
     tu_rng r = tu_rng_new(tu_seed());
     const zn_kernel_spec *k = tu_find_kernel(&zn_ref_conv_table, ZN_OP_CONV);
@@ -332,6 +333,7 @@ static void test_pool_random(void **state) {
         {2, 1, 2, {6, 7}, {3, 2}, {1, 2}, {1, 1}, {0}, "VALID", 0, 0},
         {1, 2, 2, {11}, {3}, {2}, {1}, {1, 2}, NULL, 1, 1},
         {3, 1, 2, {5, 6, 5}, {2, 3, 2}, {2, 2, 1}, {1, 1, 1}, {0, 1, 0, 1, 1, 1}, NULL, 1, 0},
+        {2, 2, 8, {30, 31}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, NULL, 0, 0}, /* big enough to thread */
     };
     tu_rng r = tu_rng_new(tu_seed() + 7);
     zn_threadpool *pool = zn_threadpool_new(2);

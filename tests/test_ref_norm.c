@@ -90,7 +90,7 @@ static void test_layernorm_random_axes(void **state) {
         tu_fill(&r, g, D, 0.5f, 2);
         tu_fill(&r, b, D, -1, 1);
         bool scalar_g = axis == 2; /* also cover a one-value scale */
-        int64_t gd[3];
+        int64_t gd[4];
         for (int k = a; k < 4; k++) gd[k - a] = d[k];
         zn_view in[3] = {tu_view(ZN_F32, x, 4, d),
                          scalar_g ? tu_view(ZN_F32, g, 1, (int64_t[]){1}) : tu_view(ZN_F32, g, 4 - a, gd),

@@ -3,8 +3,8 @@
  * fp32 only, dense row-major. The GEMM is plain C in i-k-j order (the inner loop is a
  * contiguous axpy over four k at a time that the compiler vectorises), blocked over K and N,
  * with rows (or column blocks, when there are few rows) spread over the thread pool. It is
- * the reference the faster GEMMs are checked against, not a tuned BLAS: no packing of A, no
- * register tiling beyond the 4-k axpy, no SIMD intrinsics.
+ * the reference the faster GEMMs are checked against, not a tuned BLAS: B is packed per block
+ * but A is not, there is no register tiling beyond the 4-k axpy and no SIMD intrinsics.
  */
 #include "ref_gemm.h"
 
@@ -51,7 +51,7 @@ static inline void axpy1(float *restrict c, float a, const float *restrict b, in
 
 /* C[i0:i1, j0:j1] of the job. */
 static void sgemm_tile(const sgemm_job *g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
-    float pack[KB * NB]; /* B^T block transposed back to (kc, nb) when trans_b */
+    float pack[KB * NB]; /* the current block of op(B), (kc, nb) */
     for (int64_t i = i0; i < i1; i++) {
         float *c = g->C + i * g->ldc;
         if (g->beta == 0.0f) {
@@ -65,19 +65,18 @@ static void sgemm_tile(const sgemm_job *g, int64_t i0, int64_t i1, int64_t j0, i
         int64_t nb = j1 - jb < NB ? j1 - jb : NB;
         for (int64_t kb = 0; kb < g->K; kb += KB) {
             int64_t kc = g->K - kb < KB ? g->K - kb : KB;
-            const float *bp;
-            int64_t bs;
-            if (g->tb) { /* B: (N,K) -> pack (kc, nb) */
+            /* op(B)[kb:kb+kc, jb:jb+nb] -> pack (kc, nb): contiguous rows, few TLB pages */
+            if (g->tb) { /* B: (N,K) */
                 for (int64_t jj = 0; jj < nb; jj++) {
                     const float *src = g->B + (jb + jj) * g->ldb + kb;
                     for (int64_t kk = 0; kk < kc; kk++) pack[kk * nb + jj] = src[kk];
                 }
-                bp = pack;
-                bs = nb;
             } else {
-                bp = g->B + kb * g->ldb + jb;
-                bs = g->ldb;
+                for (int64_t kk = 0; kk < kc; kk++)
+                    memcpy(pack + kk * nb, g->B + (kb + kk) * g->ldb + jb, sizeof(float) * (size_t)nb);
             }
+            const float *bp = pack;
+            int64_t bs = nb;
             for (int64_t i = i0; i < i1; i++) {
                 float *c = g->C + i * g->ldc + jb;
                 float a[KB];
