@@ -44,13 +44,17 @@ NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/de
 ifeq ($(CUDA),0)
   NVCC :=
 endif
+CU_SRC := $(wildcard kernels/cuda/*.cu)
 ifneq ($(NVCC),)
   CUDA_HOME  ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+  # NVTX3 headers (header-only) come with the toolkit; profiling/nvtx.c uses them when present
+  CFLAGS     += -I$(CUDA_HOME)/include
+endif
+ifneq ($(and $(NVCC),$(CU_SRC)),)
   BACKENDS   := cpu cuda
-  CFLAGS     += -DZN_WITH_CUDA=1 -I$(CUDA_HOME)/include
+  CFLAGS     += -DZN_WITH_CUDA=1
   NVCCFLAGS  ?= -O2 -std=c++17 -I. -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 -Xcompiler -Wall,-Wextra
   CUDA_LIBS  := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublasLt -lcublas
-  CU_SRC     := $(wildcard kernels/cuda/*.cu)
 else
   BACKENDS   := cpu
   CUDA_LIBS  :=
@@ -74,7 +78,7 @@ ALL_LIBS := $(LIB_LIBS) $(CUDA_LIBS) $(LDLIBS)
 all: backends $(BIN)
 
 backends:
-	@echo "zenith: building backends: $(BACKENDS)$(if $(NVCC), (nvcc: $(NVCC)),) into $(BUILD)/"
+	@echo "zenith: building backends: $(BACKENDS) into $(BUILD)/ ($(if $(NVCC),nvcc found at $(NVCC)$(if $(CU_SRC),, - no CUDA kernels in this tree yet),no nvcc: CPU only))"
 
 $(LIB): $(LIB_OBJ)
 	$(call say,AR,$@)
@@ -83,6 +87,10 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(APP_OBJ) $(LIB)
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(LIB) $(APP_LIBS) $(ALL_LIBS)
+
+# build facts for run records
+$(BUILD)/reports/system_info.o: CFLAGS += -DZN_GIT_COMMIT='"$(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"' \
+                                         -DZN_BUILD_FLAGS='"$(OPT) $(SAN)"'
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -1,10 +1,13 @@
-/* cmd_run.c — `zenith-bench run`: compile a model and benchmark it headless.
- *
- * Loads the model (zoo or ONNX), binds shapes, compiles, builds a seeded synthetic sample set,
- * then issues single-stream queries until both --duration and --min-queries are met (or
- * Ctrl-C), and prints the latency distribution and throughput.
+/* cmd_run.c — `zenith-bench run` (and `zenith-bench --report out.md ...`): a headless
+ * benchmark run. Parses the options, drives the runner (runner.c) on the main thread while a
+ * progress thread reads the live snapshot, prints the summary, and writes the run record and
+ * the reports. Ctrl-C stops the scenario early; the record is still written, marked INVALID
+ * with the reason.
  */
-#include <math.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,37 +16,55 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "suites/samples.h"
+#include "runner.h"
 
-typedef struct run_opts {
-    cli_model_opts model;
-    zn_compile_config cfg;
-    double duration_ms;
-    long min_queries;
-    long warmup;
-    uint64_t seed;
+typedef struct run_cli {
+    zn_runner_opts r;
+    const char *report, *json, *mlperf_dir;
     bool quiet;
-} run_opts;
+    bool mlperf;
+} run_cli;
 
 static void run_usage(FILE *f) {
     fputs("usage: zenith-bench run --model NAME|FILE.onnx [options]\n"
           "\n"
-          "  --model NAME|FILE      a built-in model (see `zenith-bench models`) or an ONNX file\n"
-          "  --backend B            auto | cpu | cuda                      (default auto)\n"
-          "  --precision P          fp32 | fp16 | bf16                     (default fp32)\n"
-          "  --mode M               default | reduce-overhead | max-autotune\n"
-          "  --threads N            worker threads per session (default: all cores)\n"
-          "  --batch N              bind the batch dim (default 1)\n"
-          "  --shape INPUT:DIMS     bind an input's shape, e.g. input_ids:1x128 (repeatable)\n"
-          "  --duration T           minimum run time, with units: 500ms, 5s, 1m (default 3s)\n"
-          "  --min-queries N        minimum number of queries (default 10)\n"
-          "  --warmup N             untimed queries first (default 2)\n"
-          "  --seed N               seed for weights of zoo models and synthetic inputs (default 42)\n"
-          "  -q, --quiet            no progress on stderr\n",
+          "model and compile\n"
+          "  --model NAME|FILE        a built-in model (`zenith-bench models`) or an ONNX file\n"
+          "  --backend B              auto | cpu | cuda                    (default auto)\n"
+          "  --precision P            fp32 | fp16 | bf16                   (default fp32)\n"
+          "  --mode M                 default | reduce-overhead | max-autotune\n"
+          "  --threads N              threads per session (default: cores / workers)\n"
+          "  --batch N                samples' batch dim (default 1)\n"
+          "  --shape INPUT:DIMS       bind an input's shape, e.g. input_ids:1x128 (repeatable)\n"
+          "  --seed N                 weights of zoo models, synthetic inputs, schedule (default 42)\n"
+          "scenario (MLPerf LoadGen semantics)\n"
+          "  --scenario S             single-stream | multi-stream | server | offline\n"
+          "  --test-mode M            performance | accuracy              (default performance)\n"
+          "  --duration T             minimum duration, with units: 500ms, 10s, 2m\n"
+          "  --max-duration T         stop after this long whatever the other rules say\n"
+          "  --min-queries N          minimum queries (offline: samples)\n"
+          "  --max-queries N          stop after this many queries\n"
+          "  --target-qps Q           server: Poisson arrival rate; offline: expected samples/s\n"
+          "  --latency-bound T        server: the bound at the percentile (default 100ms)\n"
+          "  --latency-percentile P   percentile of the bound / metric (server 99, single-stream 90)\n"
+          "  --samples-per-query N    multi-stream (default 8)\n"
+          "  --max-batch N            dynamic batching: samples per engine run (server, offline)\n"
+          "  --max-queue-delay T      dynamic batching: longest wait for a batch to fill\n"
+          "  --workers N              concurrent sessions (server, offline; default 1)\n"
+          "  --warmup N               untimed queries first (default 1)\n"
+          "  --mlperf                 MLPerf's official minimums (600 s, 1024+ queries)\n"
+          "  --data DIR               reference data (test_data_set folders) for accuracy mode\n"
+          "  --no-profile             no per-node timing\n"
+          "output\n"
+          "  --report FILE.md         markdown report\n"
+          "  --json FILE.json         the run record (re-render with `zenith-bench report`)\n"
+          "  --mlperf-log DIR         DIR/mlperf_log_summary.txt in LoadGen's layout\n"
+          "  -q, --quiet              no progress on stderr\n",
           f);
 }
 
-/* Matches "--name VALUE" and "--name=VALUE"; advances *i past the value. */
+/* Matches "--name VALUE" and "--name=VALUE"; advances *i past the value. 1 matched, 0 not this
+ * option, -1 matched without a value. */
 static int opt_value(int argc, char **argv, int *i, const char *name, const char **val) {
     size_t n = strlen(name);
     if (strncmp(argv[*i], name, n) != 0) return 0;
@@ -52,239 +73,345 @@ static int opt_value(int argc, char **argv, int *i, const char *name, const char
         return 1;
     }
     if (argv[*i][n] != 0) return 0;
-    if (*i + 1 >= argc) {
-        *val = NULL;
-        return -1;
-    }
+    if (*i + 1 >= argc) return -1;
     *val = argv[++*i];
     return 1;
 }
 
-static int parse_run_opts(int argc, char **argv, run_opts *o) {
+static int bad(const char *opt, const char *v, const char *hint) {
+    return cli_usage_error(hint, "bad %s value '%s'", opt, v);
+}
+
+static int parse_run(int argc, char **argv, run_cli *o) {
     memset(o, 0, sizeof *o);
-    o->cfg = zn_compile_config_default();
-    o->duration_ms = 3000;
-    o->min_queries = 10;
-    o->warmup = 2;
-    o->seed = 42;
+    o->r.cfg = zn_compile_config_default();
+    o->r.model.seed = 42;
+    o->r.data_seed = 42;
+    o->r.argc = argc;
+    o->r.argv = argv;
+    /* scenario-dependent defaults are applied after parsing; remember what was given */
+    const char *scenario = "single-stream", *mode = "performance";
+    const char *duration = NULL, *max_duration = NULL, *min_q = NULL, *max_q = NULL, *qps = NULL, *bound = NULL,
+               *pct = NULL, *spq = NULL, *max_batch = NULL, *delay = NULL, *workers = NULL, *warmup = NULL,
+               *seed = NULL;
     for (int i = 1; i < argc; i++) {
-        const char *v = NULL;
-        int r;
-        long n;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        const char *a = argv[i], *v = NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             run_usage(stdout);
             return -1;
         }
-        if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
-            o->quiet = true;
-            continue;
-        }
-#define VALUE(name) ((r = opt_value(argc, argv, &i, name, &v)) != 0)
-#define NEED(name) \
-    if (r < 0) return cli_usage_error("see zenith-bench run --help", "%s needs a value", name)
-        if (VALUE("--model")) {
-            NEED("--model");
-            o->model.model = v;
-        } else if (VALUE("--backend")) {
-            NEED("--backend");
+        if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) { o->quiet = true; continue; }
+        if (!strcmp(a, "--mlperf")) { o->mlperf = true; continue; }
+        if (!strcmp(a, "--no-profile")) { o->r.no_profile = true; continue; }
+        static const char *const with_value[] = {
+            "--model", "--backend", "--precision", "--mode", "--threads", "--batch", "--shape", "--seed",
+            "--scenario", "--test-mode", "--duration", "--max-duration", "--min-queries", "--max-queries",
+            "--target-qps", "--latency-bound", "--latency-percentile", "--samples-per-query", "--max-batch",
+            "--max-queue-delay", "--workers", "--warmup", "--data", "--report", "--json", "--mlperf-log"};
+        int which = -1, r = 0;
+        for (int k = 0; k < (int)(sizeof with_value / sizeof *with_value) && which < 0; k++)
+            if ((r = opt_value(argc, argv, &i, with_value[k], &v)) != 0) which = k;
+        if (which < 0) return cli_usage_error("see zenith-bench run --help", "unknown option '%s'", a);
+        const char *name = with_value[which];
+        if (r < 0) return cli_usage_error("see zenith-bench run --help", "%s needs a value", name);
+        long n;
+        if (!strcmp(name, "--model")) o->r.model.model = v;
+        else if (!strcmp(name, "--backend")) {
             int b = zn_backend_parse(v);
-            if (b < 0) return cli_usage_error("use auto, cpu or cuda", "unknown backend '%s'", v);
-            o->cfg.backend = (zn_backend)b;
-        } else if (VALUE("--precision")) {
-            NEED("--precision");
+            if (b < 0) return bad(name, v, "use auto, cpu or cuda");
+            o->r.cfg.backend = (zn_backend)b;
+        } else if (!strcmp(name, "--precision")) {
             int p = zn_precision_parse(v);
-            if (p < 0) return cli_usage_error("use fp32, fp16 or bf16", "unknown precision '%s'", v);
-            o->cfg.precision = (zn_precision)p;
-        } else if (VALUE("--mode")) {
-            NEED("--mode");
+            if (p < 0) return bad(name, v, "use fp32, fp16 or bf16");
+            o->r.cfg.precision = (zn_precision)p;
+        } else if (!strcmp(name, "--mode")) {
             int m = zn_mode_parse(v);
-            if (m < 0) return cli_usage_error("use default, reduce-overhead or max-autotune", "unknown mode '%s'", v);
-            o->cfg.mode = (zn_mode)m;
-        } else if (VALUE("--threads")) {
-            NEED("--threads");
-            if (cli_parse_long(v, 1, 1024, &n))
-                return cli_usage_error("give a whole number from 1 to 1024", "bad --threads value '%s'", v);
-            o->cfg.threads = (int)n;
-        } else if (VALUE("--batch")) {
-            NEED("--batch");
-            if (cli_parse_long(v, 1, 65536, &n))
-                return cli_usage_error("give a whole number from 1 to 65536", "bad --batch value '%s'", v);
-            o->model.batch = (int)n;
-        } else if (VALUE("--shape")) {
-            NEED("--shape");
-            if (o->model.n_shapes >= CLI_MAX_SHAPES)
+            if (m < 0) return bad(name, v, "use default, reduce-overhead or max-autotune");
+            o->r.cfg.mode = (zn_mode)m;
+        } else if (!strcmp(name, "--threads")) {
+            if (cli_parse_long(v, 1, 1024, &n)) return bad(name, v, "give a whole number from 1 to 1024");
+            o->r.cfg.threads = (int)n;
+        } else if (!strcmp(name, "--batch")) {
+            if (cli_parse_long(v, 1, 65536, &n)) return bad(name, v, "give a whole number from 1 to 65536");
+            o->r.model.batch = (int)n;
+        } else if (!strcmp(name, "--shape")) {
+            if (o->r.model.n_shapes >= CLI_MAX_SHAPES)
                 return cli_usage_error(NULL, "too many --shape options (at most %d)", CLI_MAX_SHAPES);
-            if (cli_parse_shape_arg(v, &o->model.shapes[o->model.n_shapes]))
-                return cli_usage_error("write it as INPUT:DIMS with positive dims, e.g. --shape input_ids:1x128",
-                                       "bad --shape value '%s'", v);
-            o->model.n_shapes++;
-        } else if (VALUE("--duration")) {
-            NEED("--duration");
-            if (cli_parse_duration_ms(v, &o->duration_ms))
-                return cli_usage_error("give a time with a unit, e.g. 500ms, 5s or 2m", "bad --duration value '%s'", v);
-        } else if (VALUE("--min-queries")) {
-            NEED("--min-queries");
-            if (cli_parse_long(v, 1, 1000000000L, &n))
-                return cli_usage_error("give a whole number of at least 1", "bad --min-queries value '%s'", v);
-            o->min_queries = n;
-        } else if (VALUE("--warmup")) {
-            NEED("--warmup");
-            if (cli_parse_long(v, 0, 1000000L, &n))
-                return cli_usage_error("give a whole number of at least 0", "bad --warmup value '%s'", v);
-            o->warmup = n;
-        } else if (VALUE("--seed")) {
-            NEED("--seed");
-            if (cli_parse_long(v, 0, 0x7fffffffL, &n))
-                return cli_usage_error("give a whole number from 0 to 2147483647", "bad --seed value '%s'", v);
-            o->seed = (uint64_t)n;
-        } else {
-            return cli_usage_error("see zenith-bench run --help", "unknown option '%s'", argv[i]);
-        }
-#undef VALUE
-#undef NEED
+            if (cli_parse_shape_arg(v, &o->r.model.shapes[o->r.model.n_shapes]))
+                return bad(name, v, "write it as INPUT:DIMS with positive dims, e.g. --shape input_ids:1x128");
+            o->r.model.n_shapes++;
+        } else if (!strcmp(name, "--scenario")) scenario = v;
+        else if (!strcmp(name, "--test-mode")) mode = v;
+        else if (!strcmp(name, "--duration")) duration = v;
+        else if (!strcmp(name, "--max-duration")) max_duration = v;
+        else if (!strcmp(name, "--min-queries")) min_q = v;
+        else if (!strcmp(name, "--max-queries")) max_q = v;
+        else if (!strcmp(name, "--target-qps")) qps = v;
+        else if (!strcmp(name, "--latency-bound")) bound = v;
+        else if (!strcmp(name, "--latency-percentile")) pct = v;
+        else if (!strcmp(name, "--samples-per-query")) spq = v;
+        else if (!strcmp(name, "--max-batch")) max_batch = v;
+        else if (!strcmp(name, "--max-queue-delay")) delay = v;
+        else if (!strcmp(name, "--workers")) workers = v;
+        else if (!strcmp(name, "--warmup")) warmup = v;
+        else if (!strcmp(name, "--seed")) seed = v;
+        else if (!strcmp(name, "--data")) o->r.data_dir = v;
+        else if (!strcmp(name, "--report")) o->report = v;
+        else if (!strcmp(name, "--json")) o->json = v;
+        else if (!strcmp(name, "--mlperf-log")) o->mlperf_dir = v;
     }
-    if (!o->model.model)
-        return cli_usage_error("name one: zenith-bench run --model resnet50 (see zenith-bench models)",
-                               "no model given");
-    o->model.seed = o->seed;
+    if (!o->r.model.model)
+        return cli_usage_error("name one: zenith-bench run --model resnet50 (see zenith-bench models)", "no model given");
+
+    zn_scenario sc;
+    zn_test_mode tm;
+    if (zn_scenario_parse(scenario, &sc) != ZN_OK)
+        return bad("--scenario", scenario, "use single-stream, multi-stream, server or offline");
+    if (zn_test_mode_parse(mode, &tm) != ZN_OK) return bad("--test-mode", mode, "use performance or accuracy");
+    zn_test_settings *s = &o->r.settings;
+    *s = o->mlperf ? zn_test_settings_mlperf(sc) : zn_test_settings_default(sc);
+    s->mode = tm;
+    double ms, d;
+    long n;
+    if (duration) {
+        if (cli_parse_duration_ms(duration, &ms)) return bad("--duration", duration, "give a time with a unit, e.g. 500ms, 10s or 2m");
+        s->min_duration_ms = (int64_t)ms;
+    }
+    if (max_duration) {
+        if (cli_parse_duration_ms(max_duration, &ms) || ms <= 0)
+            return bad("--max-duration", max_duration, "give a positive time with a unit, e.g. 30s");
+        s->max_duration_ms = (int64_t)ms;
+    }
+    if (min_q) {
+        if (cli_parse_long(min_q, 1, 1000000000L, &n)) return bad("--min-queries", min_q, "give a whole number of at least 1");
+        s->min_query_count = n;
+    }
+    if (max_q) {
+        if (cli_parse_long(max_q, 1, 1000000000L, &n)) return bad("--max-queries", max_q, "give a whole number of at least 1");
+        s->max_query_count = n;
+    }
+    if (qps) {
+        if (cli_parse_double(qps, 1e-3, 1e7, &d)) return bad("--target-qps", qps, "give a positive rate, e.g. 100");
+        s->target_qps = d;
+    }
+    if (bound) {
+        if (cli_parse_duration_ms(bound, &ms) || ms <= 0) return bad("--latency-bound", bound, "give a time with a unit, e.g. 15ms");
+        s->target_latency_ns = (int64_t)(ms * 1e6);
+    }
+    if (pct) {
+        if (cli_parse_double(pct, 1, 99.999, &d)) return bad("--latency-percentile", pct, "give a percentile like 90 or 99");
+        s->target_latency_percentile = d;
+    }
+    if (spq) {
+        if (cli_parse_long(spq, 1, 4096, &n)) return bad("--samples-per-query", spq, "give a whole number from 1 to 4096");
+        s->samples_per_query = (int)n;
+    }
+    if (max_batch) {
+        if (cli_parse_long(max_batch, 1, 4096, &n)) return bad("--max-batch", max_batch, "give a whole number from 1 to 4096");
+        s->max_batch = (int)n;
+    }
+    if (delay) {
+        if (cli_parse_duration_ms(delay, &ms)) return bad("--max-queue-delay", delay, "give a time with a unit, e.g. 2ms");
+        s->max_queue_delay_ns = (int64_t)(ms * 1e6);
+    }
+    if (workers) {
+        if (cli_parse_long(workers, 1, 256, &n)) return bad("--workers", workers, "give a whole number from 1 to 256");
+        s->n_workers = (int)n;
+    }
+    if (warmup) {
+        if (cli_parse_long(warmup, 0, 1000000L, &n)) return bad("--warmup", warmup, "give a whole number of at least 0");
+        s->warmup_queries = n;
+    }
+    if (seed) {
+        if (cli_parse_long(seed, 0, 0x7fffffffL, &n)) return bad("--seed", seed, "give a whole number from 0 to 2147483647");
+        o->r.model.seed = (uint64_t)n;
+        o->r.data_seed = (uint64_t)n;
+        s->schedule_seed = (uint64_t)n;
+        s->sample_seed = (uint64_t)n + 1;
+    }
+    if (s->max_duration_ms && s->min_duration_ms > s->max_duration_ms)
+        return cli_usage_error("make --max-duration at least --duration", "--duration is longer than --max-duration");
+    if (zn_test_settings_validate(s) != ZN_OK) {
+        cli_print_error("settings");
+        return ZN_EXIT_USAGE;
+    }
     return 0;
 }
 
-static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+/* ---- progress and signals ---------------------------------------------------------------- */
+
+static zn_live *g_live;
+static volatile int g_interrupted;
+
+static void on_signal(int sig) {
+    (void)sig;
+    g_interrupted = 1;
+    zn_loadgen_request_stop(g_live); /* one atomic store: async-signal-safe */
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+typedef struct progress {
+    zn_live *live;
+    atomic_int done;
+    bool tty;
+    const char *stage;
+} progress;
 
-/* Nearest-rank percentile of sorted values. */
-static double percentile(const double *v, long n, double p) {
-    long k = (long)ceil(p / 100.0 * (double)n) - 1;
-    if (k < 0) k = 0;
-    if (k >= n) k = n - 1;
-    return v[k];
-}
-
-static void print_summary(const run_opts *o, const zn_plan *plan) {
-    const zn_compile_summary *s = zn_plan_summary(plan);
-    char a[32], b[32], w[32], f[32];
-    printf("model      %s\n", o->model.model);
-    for (int i = 0; i < zn_plan_num_inputs(plan); i++) {
-        zn_io_info io = zn_plan_input(plan, i);
-        printf("input      %s: %s[", io.name, zn_dtype_name(io.dtype));
-        for (int d = 0; d < io.rank; d++) printf("%s%lld", d ? "," : "", (long long)io.dims[d]);
-        printf("]\n");
+static void *progress_main(void *arg) {
+    progress *p = arg;
+    double last_line = 0;
+    while (!atomic_load(&p->done)) {
+        struct timespec ts = {0, 250 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        if (atomic_load(&p->done)) break;
+        zn_live_snapshot s;
+        zn_live_read(p->live, &s);
+        if (s.state == ZN_RUN_IDLE) continue;
+        char b50[32], b90[32], b99[32];
+        char line[256];
+        snprintf(line, sizeof line, "%-10s %6.1f s  %lld queries  %.1f qps  p50 %s  p90 %s  p99 %s", zn_run_state_name(s.state),
+                 s.elapsed_s, (long long)s.queries_done, s.qps, cli_duration_ns((double)s.p50_ns, b50, 32),
+                 cli_duration_ns((double)s.p90_ns, b90, 32), cli_duration_ns((double)s.p99_ns, b99, 32));
+        if (p->tty) {
+            fprintf(stderr, "\r\033[K%s", line);
+        } else if (s.elapsed_s - last_line >= 5.0) {
+            fprintf(stderr, "%s\n", line);
+            last_line = s.elapsed_s;
+        }
     }
-    printf("compile    %s backend, %s, mode %s, %d threads, %.1f ms\n", zn_backend_name(s->backend),
-           zn_precision_name(s->precision), zn_mode_name(s->mode), s->threads, s->compile_ms);
-    printf("graph      %d nodes -> %d after passes, %s per run, weights %s\n", s->nodes_before, s->nodes_after,
-           cli_flops(s->flops, f, sizeof f), cli_bytes((double)s->weight_bytes, w, sizeof w));
-    printf("memory     arena %s planned vs %s naive (%d in place)\n",
-           cli_bytes((double)s->planned_peak_bytes, a, sizeof a), cli_bytes((double)s->naive_bytes, b, sizeof b),
-           s->inplace_count);
+    if (p->tty) fputs("\r\033[K", stderr);
+    return NULL;
+}
+
+static void on_stage(void *user, const char *stage, const char *detail) {
+    progress *p = user;
+    if (p) fprintf(stderr, "%s %s ...\n", stage, detail);
+}
+
+/* ---- the summary on stdout ------------------------------------------------------------------ */
+
+static void print_results(const zn_record *rec) {
+    const zn_record_results *r = &rec->results;
+    char a[32], b[32], c[32], d[32], e[32], f[32];
+    printf("model      %s (%s), %d nodes after passes, %s/run\n", rec->model.name, rec->compile.backend,
+           rec->compile.nodes_after, cli_flops(rec->model.flops_per_run, a, sizeof a));
+    printf("memory     arena %s planned vs %s naive\n", cli_bytes((double)rec->compile.planned_peak_bytes, a, 32),
+           cli_bytes((double)rec->compile.naive_bytes, b, 32));
+    if (!r->present) return;
+    printf("scenario   %s, %s, %lld queries (%lld samples) in %.2f s\n", rec->settings.scenario, rec->settings.test_mode,
+           (long long)r->query_count, (long long)r->sample_count, (double)r->duration_ns / 1e9);
+    printf("latency    min %s  p50 %s  p90 %s  p99 %s  max %s  mean %s\n", cli_duration_ns((double)r->lat_min_ns, a, 32),
+           cli_duration_ns((double)r->p50_ns, b, 32), cli_duration_ns((double)r->p90_ns, c, 32),
+           cli_duration_ns((double)r->p99_ns, d, 32), cli_duration_ns((double)r->lat_max_ns, e, 32),
+           cli_duration_ns((double)r->lat_mean_ns, f, 32));
+    printf("throughput %.2f queries/s with harness overhead, %.2f without; %.2f samples/s\n", r->qps_with_overhead,
+           r->qps_without_overhead, r->samples_per_second);
+    if (!strcmp(r->metric_unit, "ns"))
+        printf("metric     %s = %s\n", r->metric_name, cli_duration_ns(r->metric_value, a, 32));
+    else
+        printf("metric     %s = %.2f %s\n", r->metric_name, r->metric_value, r->metric_unit);
+    if (r->noisy) printf("warning    noisy run: latency coefficient of variation %.2f (> 0.10)\n", r->cv);
+    printf("verdict    %s\n", r->verdict);
+    for (int i = 0; i < r->n_rules; i++)
+        printf("  %-20s %-4s %s\n", r->rules[i].name, r->rules[i].passed ? "ok" : "FAIL", r->rules[i].detail);
+    for (int i = 0; i < r->n_recommendations; i++) printf("  recommendation: %s\n", r->recommendations[i]);
+    if (rec->has_profile && rec->profile.n_nodes) {
+        printf("top nodes by time:\n");
+        for (int i = 0; i < rec->profile.n_nodes && i < 5; i++)
+            printf("  %5.1f%%  %-40s %s\n", rec->profile.nodes[i].share * 100, rec->profile.nodes[i].name,
+                   rec->profile.nodes[i].op);
+    }
+    if (rec->accuracy.present) {
+        printf("accuracy   %s\n", rec->accuracy.pass ? "PASS" : "FAIL");
+        for (int i = 0; i < rec->accuracy.n_outputs; i++) {
+            const zn_accuracy *x = &rec->accuracy.outputs[i].acc;
+            printf("  %-24s max abs %.3g  max rel %.3g  cosine %.8f  %s\n", rec->accuracy.outputs[i].name, x->max_abs_err,
+                   x->max_rel_err, x->cosine, x->pass ? "PASS" : "FAIL");
+        }
+    }
+}
+
+static int write_outputs(const run_cli *o, const zn_record *rec) {
+    int rc = 0;
+    if (o->json) {
+        if (zn_record_write_json(rec, o->json) != ZN_OK) { cli_print_error("--json"); rc = 1; }
+        else fprintf(stderr, "wrote %s\n", o->json);
+    }
+    if (o->report) {
+        if (zn_record_write_markdown(rec, o->report) != ZN_OK) { cli_print_error("--report"); rc = 1; }
+        else fprintf(stderr, "wrote %s\n", o->report);
+    }
+    if (o->mlperf_dir) {
+        if (zn_record_write_mlperf_summary(rec, o->mlperf_dir) != ZN_OK) { cli_print_error("--mlperf-log"); rc = 1; }
+        else fprintf(stderr, "wrote %s/mlperf_log_summary.txt\n", o->mlperf_dir);
+    }
+    return rc;
+}
+
+/* Fails fast on unwritable output paths, before spending minutes on a run. */
+static int check_writable(const char *path, const char *opt) {
+    if (!path) return 0;
+    char probe[1100];
+    snprintf(probe, sizeof probe, "%s.probe.%d", path, (int)getpid());
+    FILE *f = fopen(probe, "w");
+    if (!f) {
+        fprintf(stderr, "error: %s %s: cannot write there (%s)\n", opt, path, strerror(errno));
+        fprintf(stderr, "hint: choose a path in a folder that exists and that you can write\n");
+        return ZN_EXIT_USAGE;
+    }
+    fclose(f);
+    unlink(probe);
+    return 0;
 }
 
 int cmd_run(int argc, char **argv) {
-    run_opts o;
-    int rc = parse_run_opts(argc, argv, &o);
+    run_cli o;
+    int rc = parse_run(argc, argv, &o);
     if (rc != 0) return rc < 0 ? ZN_EXIT_OK : rc;
+    if ((rc = check_writable(o.json, "--json")) || (rc = check_writable(o.report, "--report"))) return rc;
 
-    zn_graph *g = NULL;
-    zn_plan *plan = NULL;
-    zn_session *sess = NULL;
-    zn_sample_set *samples = NULL;
-    double *lat = NULL;
-    zn_view *outs = NULL;
-    rc = ZN_EXIT_MODEL;
-    if (cli_load_model(&o.model, &g) != ZN_OK) {
-        cli_print_error(NULL);
-        goto done;
-    }
-    if (zn_compile(g, &o.cfg, &plan) != ZN_OK) {
-        cli_print_error("compile");
-        goto done;
-    }
-    print_summary(&o, plan);
-    fflush(stdout);
-    rc = ZN_EXIT_FAIL;
-    if (zn_samples_synthetic(plan, 4, o.seed, &samples) != ZN_OK || zn_session_new(plan, &sess) != ZN_OK) {
-        cli_print_error(NULL);
-        goto done;
-    }
-    int n_out = zn_plan_num_outputs(plan);
-    outs = calloc((size_t)n_out, sizeof *outs);
-    long cap = 1 << 16;
-    lat = malloc(sizeof(double) * (size_t)cap);
-    if (!outs || !lat) {
+    zn_live *live = zn_live_new();
+    if (!live) {
         fprintf(stderr, "error: out of memory\n");
-        goto done;
+        return ZN_EXIT_FAIL;
     }
-    cli_install_signal_handlers();
-    int n_in = zn_samples_num_inputs(samples);
-    for (long q = 0; q < o.warmup && !cli_interrupted; q++) {
-        for (int k = 0; k < n_out; k++) outs[k].data = NULL;
-        if (zn_session_run(sess, zn_samples_get(samples, q), n_in, outs, n_out) != ZN_OK) {
-            cli_print_error("run");
-            goto done;
-        }
+    g_live = live;
+    o.r.interrupted = &g_interrupted;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    progress p = {.live = live, .tty = isatty(2) != 0};
+    atomic_init(&p.done, 0);
+    pthread_t th;
+    bool th_started = !o.quiet && pthread_create(&th, NULL, progress_main, &p) == 0;
+
+    zn_record rec;
+    const char *stage_failed = "";
+    zn_status st = zn_runner_run(&o.r, live, on_stage, o.quiet ? NULL : &p, &rec, &stage_failed);
+    atomic_store(&p.done, 1);
+    if (th_started) pthread_join(th, NULL);
+
+    if (st != ZN_OK && st != ZN_ERR_INTERRUPTED && !rec.results.present) {
+        cli_print_error(stage_failed);
+        rc = (!strcmp(stage_failed, "load") || !strcmp(stage_failed, "compile")) ? ZN_EXIT_MODEL : ZN_EXIT_FAIL;
+        /* a run that got as far as compiling still leaves its record */
+        if (rec.model.name[0]) write_outputs(&o, &rec);
+    } else {
+        print_results(&rec);
+        if (st == ZN_ERR_INTERRUPTED) fprintf(stderr, "interrupted: %s\n", rec.reason[0] ? rec.reason : "stopped by the user");
+        else if (st != ZN_OK) cli_print_error("run");
+        int wrc = write_outputs(&o, &rec);
+        if (st == ZN_ERR_INTERRUPTED) rc = ZN_EXIT_INTERRUPTED;
+        else if (st != ZN_OK || strcmp(zn_record_verdict(&rec), "VALID") != 0 ||
+                 (rec.accuracy.present && !rec.accuracy.pass))
+            rc = rec.accuracy.present && !rec.accuracy.pass ? ZN_EXIT_MISMATCH : ZN_EXIT_FAIL;
+        else rc = wrc ? ZN_EXIT_FAIL : ZN_EXIT_OK;
     }
-    long n = 0;
-    bool tty = isatty(2) && !o.quiet;
-    double start = now_ns(), last_print = start, busy = 0;
-    while (!cli_interrupted) {
-        double elapsed_ms = (now_ns() - start) / 1e6;
-        if (elapsed_ms >= o.duration_ms && n >= o.min_queries) break;
-        if (n == cap) {
-            double *p = realloc(lat, sizeof(double) * (size_t)cap * 2);
-            if (!p) break;
-            lat = p;
-            cap *= 2;
-        }
-        for (int k = 0; k < n_out; k++) outs[k].data = NULL;
-        double t0 = now_ns();
-        if (zn_session_run(sess, zn_samples_get(samples, n), n_in, outs, n_out) != ZN_OK) {
-            cli_print_error("run");
-            goto done;
-        }
-        double t1 = now_ns();
-        lat[n++] = t1 - t0;
-        busy += t1 - t0;
-        if (!o.quiet && t1 - last_print > (tty ? 2.5e8 : 5e9)) {
-            fprintf(stderr, tty ? "\r  %ld queries, %.1f s" : "  %ld queries, %.1f s\n", n, (t1 - start) / 1e9);
-            last_print = t1;
-        }
-    }
-    double wall = now_ns() - start;
-    if (tty) fputs("\r\033[K", stderr);
-    if (n == 0) {
-        fprintf(stderr, "error: interrupted before any query completed\n");
-        rc = ZN_EXIT_INTERRUPTED;
-        goto done;
-    }
-    qsort(lat, (size_t)n, sizeof *lat, cmp_double);
-    double mean = busy / (double)n;
-    int64_t batch = zn_plan_input(plan, 0).rank > 0 ? zn_plan_input(plan, 0).dims[0] : 1;
-    char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
-    printf("queries    %ld in %.2f s (single-stream, batch %lld)%s\n", n, wall / 1e9, (long long)batch,
-           cli_interrupted ? ", interrupted" : "");
-    printf("latency    min %s  median %s  p90 %s  p99 %s  max %s  mean %s\n", cli_duration_ns(lat[0], b1, 32),
-           cli_duration_ns(percentile(lat, n, 50), b2, 32), cli_duration_ns(percentile(lat, n, 90), b3, 32),
-           cli_duration_ns(percentile(lat, n, 99), b4, 32), cli_duration_ns(lat[n - 1], b5, 32),
-           cli_duration_ns(mean, b6, 32));
-    double flops = zn_plan_summary(plan)->flops;
-    printf("throughput %.2f queries/s, %.2f samples/s, %.2f GFLOP/s\n", (double)n / (wall / 1e9),
-           (double)(n * batch) / (wall / 1e9), flops / percentile(lat, n, 50));
-    rc = cli_interrupted ? ZN_EXIT_INTERRUPTED : ZN_EXIT_OK;
-done:
-    free(lat);
-    free(outs);
-    zn_session_free(sess);
-    zn_samples_free(samples);
-    zn_plan_free(plan);
-    zn_graph_free(g);
+    zn_record_free(&rec);
+    g_live = NULL;
+    zn_live_free(live);
     return rc;
 }

@@ -203,6 +203,14 @@ static zn_status select_kernels(zn_plan *plan, zn_backend backend) {
     return ZN_OK;
 }
 
+static void phase_begin(const zn_compile_config *c, const char *name) {
+    if (c->observer && c->observer->pass_begin) c->observer->pass_begin(c->observer->user, name);
+}
+
+static void phase_end(const zn_compile_config *c, const char *name) {
+    if (c->observer && c->observer->pass_end) c->observer->pass_end(c->observer->user, name);
+}
+
 static void add_pass_report(zn_compile_summary *s, const char *name, int changes, double ms, const char *detail) {
     if (s->n_passes >= ZN_MAX_PASSES) return;
     zn_pass_report *p = &s->passes[s->n_passes++];
@@ -252,7 +260,10 @@ zn_status zn_compile(const zn_graph *src, const zn_compile_config *cfg_in, zn_pl
 
     double tp = now_ms();
     int before = g->n_nodes;
-    if ((st = zn_graph_infer_shapes(g, true)) != ZN_OK) goto fail;
+    phase_begin(&cfg, "constant-folding");
+    st = zn_graph_infer_shapes(g, true);
+    phase_end(&cfg, "constant-folding");
+    if (st != ZN_OK) goto fail;
     char detail[160];
     snprintf(detail, sizeof detail, "%d constant node%s evaluated at compile time", before - g->n_nodes,
              before - g->n_nodes == 1 ? "" : "s");
@@ -260,7 +271,9 @@ zn_status zn_compile(const zn_graph *src, const zn_compile_config *cfg_in, zn_pl
 
     if (!cfg.no_passes) {
         tp = now_ms();
+        phase_begin(&cfg, "dead-code-elimination");
         int removed = zn_pass_dce(g);
+        phase_end(&cfg, "dead-code-elimination");
         if (removed < 0) {
             st = zn_last_error()->status;
             goto fail;
@@ -271,8 +284,14 @@ zn_status zn_compile(const zn_graph *src, const zn_compile_config *cfg_in, zn_pl
     }
     sum->nodes_after = g->n_nodes;
 
-    if ((st = select_kernels(plan, backend)) != ZN_OK) goto fail;
-    if ((st = zn_plan_memory(plan)) != ZN_OK) goto fail;
+    phase_begin(&cfg, "kernel-selection");
+    st = select_kernels(plan, backend);
+    phase_end(&cfg, "kernel-selection");
+    if (st != ZN_OK) goto fail;
+    phase_begin(&cfg, "memory-planning");
+    st = zn_plan_memory(plan);
+    phase_end(&cfg, "memory-planning");
+    if (st != ZN_OK) goto fail;
     for (int t = 0; t < g->n_tensors; t++)
         if (g->tensors[t].flags & ZN_TENSOR_CONST)
             sum->weight_bytes += (size_t)zn_shape_numel(&g->tensors[t].shape) * zn_dtype_size(g->tensors[t].dtype);

@@ -110,8 +110,11 @@ typedef struct ext_info {
     size_t field_off;
 } ext_info;
 
-static zn_status read_external(const zn_pb *r, const ext_info *e, const char *base_dir,
-                               const char *what, const char *tname, size_t want, void *dst) {
+/* Reads `want` bytes of external data into a new malloc'd buffer (*dst), allocating only after
+ * the file is known to hold them. */
+static zn_status read_external(const ext_info *e, const char *base_dir, const char *what,
+                               const char *tname, size_t want, void **dst) {
+    *dst = NULL;
     if (!e->loc)
         return zn_error_set(ZN_ERR_MODEL_FORMAT, "%s '%s' (at byte %zu) has external data but "
                             "no 'location' key", what, tname, e->field_off);
@@ -162,13 +165,20 @@ static zn_status read_external(const zn_pb *r, const ext_info *e, const char *ba
                             "%zu bytes at offset %lld, file has %lld bytes (truncated copy?)",
                             what, tname, path, want, (long long)off, (long long)st.st_size);
     }
-    if (fseeko(f, (off_t)off, SEEK_SET) != 0 || (want && fread(dst, 1, want, f) != want)) {
+    void *buf = malloc(want ? want : 1);
+    if (!buf) {
         fclose(f);
+        return zn_error_set(ZN_ERR_OUT_OF_MEMORY, "out of memory for %s '%s' (%zu bytes)", what,
+                            tname, want);
+    }
+    if (fseeko(f, (off_t)off, SEEK_SET) != 0 || (want && fread(buf, 1, want, f) != want)) {
+        fclose(f);
+        free(buf);
         return zn_error_set(ZN_ERR_IO, "%s '%s': cannot read %zu bytes from %s", what, tname,
                             want, path);
     }
     fclose(f);
-    (void)r;
+    *dst = buf;
     return ZN_OK;
 }
 
@@ -361,25 +371,28 @@ zn_status zn_tensor_decode(const zn_pb *msg, const char *base_dir, const char *w
                             start, (long long)typed_count[typed_field], (long long)numel);
     }
 
-    void *data = malloc(bytes ? bytes : 1);
+    void *data = NULL;
+    if (data_location == 1) {
+        void *src;
+        st = read_external(&ext, base_dir, what, tname, src_bytes, &src);
+        if (st != ZN_OK) return st;
+        if (onnx_dt != ONNX_DOUBLE) {
+            data = src;
+        } else {
+            data = malloc(bytes ? bytes : 1);
+            if (data)
+                for (int64_t i = 0; i < numel; i++)
+                    ((float *)data)[i] = (float)le_f64((const uint8_t *)src + 8 * i);
+            free(src);
+        }
+    } else {
+        data = malloc(bytes ? bytes : 1);
+    }
     if (!data)
         return zn_error_set(ZN_ERR_OUT_OF_MEMORY, "out of memory for %s '%s' (%zu bytes)", what,
                             tname, bytes);
     if (data_location == 1) {
-        void *src = data;
-        if (onnx_dt == ONNX_DOUBLE && (src = malloc(src_bytes ? src_bytes : 1)) == NULL) {
-            free(data);
-            return zn_error_set(ZN_ERR_OUT_OF_MEMORY, "out of memory for %s '%s'", what, tname);
-        }
-        st = read_external(msg, &ext, base_dir, what, tname, src_bytes, src);
-        if (st == ZN_OK && src != data)
-            for (int64_t i = 0; i < numel; i++)
-                ((float *)data)[i] = (float)le_f64((const uint8_t *)src + 8 * i);
-        if (src != data) free(src);
-        if (st != ZN_OK) {
-            free(data);
-            return st;
-        }
+        /* done above */
     } else if (raw) {
         if (onnx_dt == ONNX_DOUBLE) {
             for (int64_t i = 0; i < numel; i++)
@@ -388,8 +401,6 @@ zn_status zn_tensor_decode(const zn_pb *msg, const char *base_dir, const char *w
             for (int64_t i = 0; i < numel; i++) ((float *)data)[i] = le_f32(raw->data + 4 * i);
         } else {
             memcpy(data, raw->data, bytes); /* little-endian host */
-            if (dt == ZN_BOOL)
-                for (size_t i = 0; i < bytes; i++) ((uint8_t *)data)[i] = ((uint8_t *)data)[i] != 0;
         }
     } else if (numel > 0) {
         /* pass 2: typed values, possibly spread over several fields */
@@ -438,6 +449,8 @@ zn_status zn_tensor_decode(const zn_pb *msg, const char *base_dir, const char *w
         }
     }
 
+    if (dt == ZN_BOOL) /* any nonzero byte is true; keep bools 0/1 */
+        for (size_t i = 0; i < bytes; i++) ((uint8_t *)data)[i] = ((uint8_t *)data)[i] != 0;
     out->dtype = dt;
     out->rank = rank;
     memcpy(out->dims, dims, sizeof(int64_t) * (size_t)rank);

@@ -115,6 +115,13 @@ typedef enum zn_mode {
     ZN_MODE_MAX_AUTOTUNE,    /* time every applicable kernel per node, keep the fastest */
 } zn_mode;
 
+/* Hooks around each compile phase (NVTX ranges attach here; the engine knows nothing of them). */
+typedef struct zn_compile_observer {
+    void *user;
+    void (*pass_begin)(void *user, const char *pass);
+    void (*pass_end)(void *user, const char *pass);
+} zn_compile_observer;
+
 typedef struct zn_compile_config {
     zn_backend backend;
     zn_precision precision;
@@ -123,6 +130,7 @@ typedef struct zn_compile_config {
     int max_batch;      /* 0: the batch the graph's inputs were bound to */
     bool reference;     /* reference kernels only, no passes: the ground-truth plan */
     bool no_passes;     /* skip optimisation passes (folding of shape arithmetic still runs) */
+    const zn_compile_observer *observer; /* NULL: none */
 } zn_compile_config;
 
 zn_compile_config zn_compile_config_default(void);

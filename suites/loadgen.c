@@ -766,7 +766,8 @@ zn_status zn_loadgen_run(const zn_test_settings *settings, const zn_sut *sut, zn
     c->live = live;
     atomic_init(&c->local_stop, 0);
     c->stop = live ? &live->stop : &c->local_stop;
-    atomic_store(c->stop, 0);  // a stop applies to the run in progress
+    /* a stop requested before the run began (Ctrl-C while compiling) still applies: callers
+     * use a fresh zn_live per run */
     atomic_init(&c->failed, 0);
     pthread_mutex_init(&c->ring_mu, NULL);
     pthread_mutex_init(&c->fail_mu, NULL);

@@ -1,0 +1,41 @@
+/* runner.h — one benchmark run, end to end, as both the headless command and the TUI drive it:
+ * load and bind the model, compile, build the sample set, wire one session per worker into a
+ * LoadGen SUT, run the scenario (with per-node profiling and NVTX), check accuracy, and fill
+ * the run record every report is rendered from.
+ *
+ * The runner prints nothing; a progress callback and the live snapshot are how callers watch.
+ */
+#ifndef ZN_RUNNER_H
+#define ZN_RUNNER_H
+
+#include "cli.h"
+#include "profiling/profile.h"
+#include "reports/run_record.h"
+#include "suites/loadgen.h"
+
+typedef struct zn_runner_opts {
+    cli_model_opts model;
+    zn_compile_config cfg;
+    zn_test_settings settings;
+    uint64_t data_seed;      /* synthetic inputs */
+    int n_samples;           /* synthetic samples held in memory (0: 16) */
+    const char *data_dir;    /* reference data (test_data_set folders) for accuracy mode */
+    bool no_profile;         /* per-node timing off */
+    volatile int *interrupted; /* checked between stages (Ctrl-C before the run starts) */
+    int argc;                /* the command line, for the record */
+    char **argv;
+} zn_runner_opts;
+
+/* Stages, for progress messages: "loading", "compiling", "preparing", "running", "checking". */
+typedef void (*zn_runner_stage_fn)(void *user, const char *stage, const char *detail);
+
+/* Runs everything. The record is always initialised and, whenever the model compiled, filled
+ * (an interrupted or failed run is recorded with its status and reason). Returns:
+ *   ZN_OK                      the run happened (the verdict may still be INVALID)
+ *   ZN_ERR_INTERRUPTED         stopped early (zn_loadgen_request_stop on `live`)
+ *   other                      load/compile/run failures; *stage_failed names the stage
+ * live may be NULL. */
+zn_status zn_runner_run(const zn_runner_opts *o, zn_live *live, zn_runner_stage_fn stage, void *user,
+                        zn_record *rec, const char **stage_failed);
+
+#endif
