@@ -74,7 +74,7 @@ LIB      := $(BUILD)/libzenith.a
 BIN      := $(BUILD)/zenith-bench
 ALL_LIBS := $(LIB_LIBS) $(CUDA_LIBS) $(LDLIBS)
 
-.PHONY: all test sanitize clean install backends
+.PHONY: all test sanitize clean install backends fuzz
 all: backends $(BIN)
 
 backends:
@@ -118,6 +118,19 @@ test: all $(TEST_BIN)
 
 sanitize:
 	$(MAKE) BUILD=build-san OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" CUDA=0 test
+
+# libFuzzer target for the ONNX loader (clang). FUZZ_TIME seconds per run (default 60);
+# new inputs accumulate in build-fuzz/corpus, seeded from the fixtures.
+FUZZ_TIME ?= 60
+FUZZ_SRC := tests/fuzz/fuzz_onnx.c engine/pb.c engine/tensor_io.c engine/onnx.c engine/graph.c \
+            engine/validate.c engine/types.c engine/error.c engine/log.c engine/alloc.c
+build-fuzz/fuzz_onnx: $(FUZZ_SRC)
+	@mkdir -p build-fuzz/corpus
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=gnu11 \
+	  -D_GNU_SOURCE -pthread -I. $(FUZZ_SRC) -lm -o $@
+fuzz: build-fuzz/fuzz_onnx
+	build-fuzz/fuzz_onnx -max_total_time=$(FUZZ_TIME) -max_len=262144 -timeout=10 -rss_limit_mb=2048 \
+	  -malloc_limit_mb=512 build-fuzz/corpus tests/fixtures/onnx tests/fixtures/onnx_bad
 
 install: $(BIN)
 	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/zenith-bench

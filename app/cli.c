@@ -161,7 +161,9 @@ zn_status cli_load_model(const cli_model_opts *o, zn_graph **out) {
         if (st != ZN_OK) goto fail;
     }
     if (o->batch > 0 && (st = bind_batch(g, o->batch)) != ZN_OK) goto fail;
-    if (zoo) {
+    if (o->keep_symbolic) {
+        /* the caller binds every input from data */
+    } else if (zoo) {
         for (int d = 0; d < zoo->n_defaults; d++) {
             /* bind defaults only for symbols still unbound somewhere */
             for (int i = 0; i < zn_graph_num_inputs(g); i++) {

@@ -38,6 +38,7 @@ typedef struct cli_model_opts {
     int n_shapes;
     cli_shape shapes[CLI_MAX_SHAPES];
     uint64_t seed;           /* zoo weights; 0 = default */
+    bool keep_symbolic;      /* bind nothing by default (a data set will bind the shapes) */
 } cli_model_opts;
 
 /* Loads and binds the model. Returns a zn_status; the error record explains failures. */

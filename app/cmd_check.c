@@ -141,6 +141,7 @@ static int check_dataset(const check_opts *o, const char *dir, bool *all_pass) {
     cli_model_opts mo = o->model;
     mo.batch = 0;
     mo.n_shapes = 0;
+    mo.keep_symbolic = true;
     if (cli_load_model(&mo, &g) != ZN_OK) goto error;
     if (ds.n_inputs != zn_graph_num_inputs(g)) {
         zn_error_set(ZN_ERR_SHAPE, "%s holds %d inputs; the model takes %d", dir, ds.n_inputs, zn_graph_num_inputs(g));

@@ -153,6 +153,7 @@ zn_status zn_runner_run(const zn_runner_opts *o, zn_live *live, zn_runner_stage_
     zn_status st;
     char **paths = NULL;
     int n_paths = 0;
+    bool prof_announced = false; /* profiler_fn told of prof (TUI) */
     *stage_failed = "load";
 
     b.accuracy = ts.mode == ZN_TEST_ACCURACY;
@@ -189,6 +190,7 @@ zn_status zn_runner_run(const zn_runner_opts *o, zn_live *live, zn_runner_stage_
         /* the data set's shapes bind the model */
         mo.batch = 0;
         mo.n_shapes = 0;
+        mo.keep_symbolic = true;
     }
     if ((st = cli_load_model(&mo, &g)) != ZN_OK) goto done;
     if (b.datasets) {
@@ -313,6 +315,10 @@ zn_status zn_runner_run(const zn_runner_opts *o, zn_live *live, zn_runner_stage_
         if (st != ZN_OK) goto done;
     }
     if (prof) zn_profiler_reset(prof);
+    if (o->profiler_fn && prof && !o->no_profile) { /* added for the TUI: live top nodes */
+        o->profiler_fn(o->profiler_user, prof);
+        prof_announced = true;
+    }
 
     if (o->interrupted && *o->interrupted) {
         st = zn_error_set(ZN_ERR_INTERRUPTED, "interrupted before the run started");
@@ -350,6 +356,7 @@ done:
     if (st == ZN_ERR_INTERRUPTED && !have_results) zn_record_mark_interrupted(rec, "interrupted by the user");
     else if (st != ZN_OK && st != ZN_ERR_INTERRUPTED) zn_record_mark_failed(rec, zn_last_error()->message);
     zn_test_results_free(&res);
+    if (prof_announced) o->profiler_fn(o->profiler_user, NULL); /* added for the TUI */
     zn_profiler_free(prof);
     for (int w = 0; b.workers && w < b.n_workers; w++) {
         zn_session_free(b.workers[w].session);

@@ -24,6 +24,14 @@ typedef struct zn_runner_opts {
     volatile int *interrupted; /* checked between stages (Ctrl-C before the run starts) */
     int argc;                /* the command line, for the record */
     char **argv;
+    /* ---- added for the TUI (leave zeroed for headless runs) ----
+     * When set, called on the runner's thread with the run's profiler once its sessions are
+     * attached and warmed up (just before the scenario starts), and with NULL before that
+     * profiler is freed. Between the two calls a live view may zn_profiler_peek() it from
+     * another thread; the callback is where that view takes its own lock, so a peek never
+     * overlaps the free. Not called with --no-profile (no per-node timing to show). */
+    void (*profiler_fn)(void *user, zn_profiler *p);
+    void *profiler_user;
 } zn_runner_opts;
 
 /* Stages, for progress messages: "loading", "compiling", "preparing", "running", "checking". */

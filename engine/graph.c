@@ -75,6 +75,7 @@ void zn_graph_free(zn_graph *g) {
     for (int i = 0; i < g->n_nodes; i++) node_clear(&g->nodes[i]);
     for (int i = 0; i < g->n_symbols; i++) free(g->symbols[i]);
     free(g->symbols);
+    free(g->name_index);
     free(g->tensors);
     free(g->nodes);
     free(g->inputs);
@@ -108,9 +109,46 @@ int zn_graph_num_symbols(const zn_graph *g) { return g->n_symbols; }
 
 /* ---- tensors ----------------------------------------------------------------------------- */
 
+/* FNV-1a: tensor names are short; the table keeps importing a 20k-node graph linear. */
+static uint32_t name_hash(const char *s) {
+    uint32_t h = 2166136261u;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static void index_insert(zn_graph *g, int t) {
+    uint32_t mask = (uint32_t)g->name_index_cap - 1;
+    uint32_t i = name_hash(g->tensors[t].name) & mask;
+    while (g->name_index[i]) i = (i + 1) & mask;
+    g->name_index[i] = t + 1;
+}
+
+/* Rebuilds the index at a capacity keeping the load factor under 1/2; -1 when out of memory
+ * (the index is then dropped and look-ups fall back to a scan). */
+static int index_rebuild(zn_graph *g, int want) {
+    int cap = 64;
+    while (cap < 2 * want) cap *= 2;
+    int *idx = calloc((size_t)cap, sizeof(int));
+    free(g->name_index);
+    g->name_index = idx;
+    g->name_index_cap = idx ? cap : 0;
+    if (!idx) return -1;
+    for (int t = 0; t < g->n_tensors; t++)
+        if (g->tensors[t].name) index_insert(g, t);
+    return 0;
+}
+
 int zn_graph_find_tensor(const zn_graph *g, const char *name) {
-    for (int i = g->n_tensors - 1; i >= 0; i--)
-        if (g->tensors[i].name && strcmp(g->tensors[i].name, name) == 0) return i;
+    if (!g->name_index) {
+        for (int i = g->n_tensors - 1; i >= 0; i--)
+            if (g->tensors[i].name && strcmp(g->tensors[i].name, name) == 0) return i;
+        return -1;
+    }
+    uint32_t mask = (uint32_t)g->name_index_cap - 1;
+    for (uint32_t i = name_hash(name) & mask; g->name_index[i]; i = (i + 1) & mask) {
+        int t = g->name_index[i] - 1;
+        if (t < g->n_tensors && strcmp(g->tensors[t].name, name) == 0) return t;
+    }
     return -1;
 }
 
@@ -125,7 +163,10 @@ static int new_tensor(zn_graph *g, const char *name) {
     t->name = dup_str(buf);
     if (!t->name) return -1;
     t->producer = -1;
-    return g->n_tensors++;
+    int id = g->n_tensors++;
+    if (2 * g->n_tensors > g->name_index_cap) index_rebuild(g, g->n_tensors);
+    else index_insert(g, id);
+    return id;
 }
 
 static int push_id(int **arr, int *n, int *cap, int v) {
@@ -606,6 +647,7 @@ zn_graph *zn_graph_clone(const zn_graph *g) {
         if (push_id(&c->inputs, &c->n_inputs, &c->cap_inputs, g->inputs[i])) goto fail;
     for (int i = 0; i < g->n_outputs; i++)
         if (push_id(&c->outputs, &c->n_outputs, &c->cap_outputs, g->outputs[i])) goto fail;
+    index_rebuild(c, c->n_tensors);
     return c;
 fail:
     zn_graph_free(c);
@@ -661,6 +703,7 @@ void zn_graph_compact(zn_graph *g) {
     for (int i = 0; i < g->n_outputs; i++) g->outputs[i] = remap[g->outputs[i]];
     free(keep);
     free(remap);
+    index_rebuild(g, g->n_tensors);
 }
 
 int *zn_graph_consumer_counts(const zn_graph *g) {

@@ -51,6 +51,9 @@ struct zn_graph {
     char **symbols;
     int n_symbols;
     zn_model_meta meta;
+    /* tensor name -> id, open addressing (ids + 1; 0 = empty); rebuilt on compaction */
+    int *name_index;
+    int name_index_cap;
 };
 
 /* Drops dead nodes and tensors nothing references; keeps ids of inputs/outputs valid by

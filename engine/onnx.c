@@ -1276,14 +1276,26 @@ static zn_status import_graph(importer *im, const zn_pb_field *gf) {
     while ((rc = zn_pb_next(&r, &f)) > 0) {
         int bad = 0;
         switch (f.num) {
-        case 1: bad = zn_pb_expect(&r, &f, ZN_PB_LEN, "node") || fvec_push(&im->f_nodes, &f, MAX_NODES, "nodes"); break;
+        case 1:
+            bad = zn_pb_expect(&r, &f, ZN_PB_LEN, "node") ||
+                  fvec_push(&im->f_nodes, &f, MAX_NODES, "nodes");
+            break;
         case 2:
             free(gname);
             if (!(gname = zn_pb_strdup(&r, &f, "name", MAX_NAME_LEN))) return zn_last_error()->status;
             break;
-        case 5: bad = zn_pb_expect(&r, &f, ZN_PB_LEN, "initializer") || fvec_push(&im->f_inits, &f, MAX_TENSORS, "initializers"); break;
-        case 11: bad = zn_pb_expect(&r, &f, ZN_PB_LEN, "input") || fvec_push(&im->f_inputs, &f, MAX_TENSORS, "inputs"); break;
-        case 12: bad = zn_pb_expect(&r, &f, ZN_PB_LEN, "output") || fvec_push(&im->f_outputs, &f, MAX_TENSORS, "outputs"); break;
+        case 5:
+            bad = zn_pb_expect(&r, &f, ZN_PB_LEN, "initializer") ||
+                  fvec_push(&im->f_inits, &f, MAX_TENSORS, "initializers");
+            break;
+        case 11:
+            bad = zn_pb_expect(&r, &f, ZN_PB_LEN, "input") ||
+                  fvec_push(&im->f_inputs, &f, MAX_TENSORS, "inputs");
+            break;
+        case 12:
+            bad = zn_pb_expect(&r, &f, ZN_PB_LEN, "output") ||
+                  fvec_push(&im->f_outputs, &f, MAX_TENSORS, "outputs");
+            break;
         case 15:
             free(gname);
             return zn_error_set(ZN_ERR_UNSUPPORTED, "the graph has sparse initializers (at byte "

@@ -307,3 +307,12 @@ oom:
     zn_profile_free(dst);
     return zn_error_set(ZN_ERR_OUT_OF_MEMORY, "out of memory copying a profile");
 }
+
+/* ---- added for live views: racy read while sessions run (see profile.h) -------------------- */
+
+zn_status zn_profiler_peek(const zn_profiler *p, zn_profile *out) {
+    /* collect() only reads the slots; running sessions may update them meanwhile, which makes
+     * the numbers approximate (documented) but never touches freed or unowned memory. */
+    return zn_profiler_collect(p, out);
+}
+

@@ -81,4 +81,11 @@ void zn_profiler_reset(zn_profiler *p);
  * running. */
 zn_status zn_profiler_collect(const zn_profiler *p, zn_profile *out);
 
+/* Added for live views (the TUI's top nodes): the same merge as zn_profiler_collect, but
+ * callable WHILE sessions run. It reads the counters without locks, so the result is
+ * approximate: a step's count, total, min and max may be a step apart from each other and
+ * from the run totals, and a read racing zn_profiler_reset may see half-cleared slots. Good
+ * for a display refreshed every fraction of a second; use collect for the record. */
+zn_status zn_profiler_peek(const zn_profiler *p, zn_profile *out);
+
 #endif

@@ -112,7 +112,7 @@ typedef struct zn_test_settings {
     int64_t keep_queries;
 } zn_test_settings;
 
-/* Quick defaults for interactive use: min duration 2 s, max duration 60 s, min queries 128 single-stream / 1024 multi-stream (8 samples/query) / 512 server
+/* Quick defaults for interactive use: min duration 2 s, max duration 60 s, min queries 64 single-stream / 512 multi-stream (8 samples/query) / 512 server
  * (100 QPS, 100 ms bound at p99, max batch 1) / 1024 samples offline (max batch 8), one warm-up
  * query, seeds fixed (LoadGen's defaults), total/performance sample count 1024. */
 zn_test_settings zn_test_settings_default(zn_scenario s);
@@ -184,6 +184,12 @@ void zn_live_read(zn_live *live, zn_live_snapshot *out);
  * signal handler may call it. The results are then marked interrupted and INVALID with the
  * reason "stopped early by the user". */
 void zn_loadgen_request_stop(zn_live *live);
+
+/* ---- added for the TUI: the live latency histogram --------------------------------------
+ * Copies the histogram of every measured query's latency so far (the one the snapshot's
+ * percentiles come from) into *out, under the snapshot's lock (a ~40 KB copy: cheap at a UI's
+ * tick). Empty before the measured part starts; live NULL gives an empty histogram. */
+void zn_live_read_hist(zn_live *live, zn_hist *out);
 
 /* ---- results ---------------------------------------------------------------------------- */
 

@@ -64,9 +64,16 @@ static void test_percentiles_vs_exact(void **state) {
             int64_t idx = (int64_t)floor((double)N_BIG * ps[k] / 100.0);
             if (idx > N_BIG - 1) idx = N_BIG - 1;
             int64_t exact = v[idx], got = zn_hist_percentile(h, ps[k]);
-            if (fabs((double)(got - exact)) > 0.01 * (double)exact) {
+            /* N*p/100 may round to either neighbouring rank (99.99% of 1e6 is 999899.99.. in
+             * double): in a sparse tail neighbours differ by more than 1%, so accept them */
+            bool close = false;
+            for (int64_t j = idx > 0 ? idx - 1 : 0; j <= idx + 1 && j < N_BIG; j++)
+                close |= fabs((double)(got - v[j])) <= 0.01 * (double)v[j];
+            if (!close) {
                 print_error("dist %d p%g: got %lld, exact %lld\n", d, ps[k], (long long)got,
                             (long long)exact);
+                free(v);
+                free(h);
                 fail();
             }
         }

@@ -212,6 +212,16 @@ static void test_onnx_handwritten(void **state) {
     assert_int_equal(zn_tensor_decode(&gr, NULL, "initializer", &tf, NULL), ZN_ERR_UNSUPPORTED);
     assert_non_null(strstr(zn_last_error()->message, "ZN_MAX_RANK"));
     zn_pb_buf_free(&t);
+    /* found by fuzz_onnx: external data claiming 1.4e10 elements must fail before any
+     * allocation of that size (no base directory here) */
+    static const uint8_t ext_huge[] = {
+        0x10, 0x0b, 0x0a, 0x06, 0x01, 0x6f, 0x6a, 0x66, 0x66, 0x73, 0x65, 0x74,
+        0x12, 0x01, 0x30, 0x6a, 0x0d, 0x0a, 0x06, 0x6c, 0x65, 0x6e, 0x67, 0x74,
+        0x68, 0x12, 0x03, 0x31, 0x32, 0x38, 0x70, 0x01, 0x2a, 0x02, 0x08, 0x48,
+    };
+    gr = zn_pb_reader(ext_huge, sizeof ext_huge, 0, "TensorProto");
+    assert_int_not_equal(zn_tensor_decode(&gr, NULL, "initializer", &tf, NULL), ZN_OK);
+    assert_null(tf.data);
     /* typed int64_data, unpacked (one field per value) and packed, mixed */
     zn_pb_put_uint(&t, 1, 3);
     zn_pb_put_uint(&t, 2, 7);
