@@ -9,13 +9,16 @@
 #include "commands.h"
 #include "engine/graph.h"
 #include "engine/onnx.h"
+#include "engine/passes/passes.h"
 #include "kernels/registry.h"
 
 static void inspect_usage(FILE *f) {
-    fputs("usage: zenith-bench inspect --model NAME|FILE.onnx [--batch N] [--shape INPUT:DIMS ...]\n"
+    fputs("usage: zenith-bench inspect --model NAME|FILE.onnx [--batch N] [--shape INPUT:DIMS ...] [--after-passes]\n"
           "\n"
           "Prints the model's producer and opset, inputs and outputs, node count by op, parameters,\n"
-          "FLOPs at the bound shapes (a multiply-add counts 2) and which nodes no kernel supports.\n",
+          "FLOPs at the bound shapes (a multiply-add counts 2) and which nodes no kernel supports.\n"
+          "--after-passes also compiles the model and prints what each optimisation pass changed and\n"
+          "the optimised graph, one node per line.\n",
           f);
 }
 
@@ -25,14 +28,43 @@ static void print_io(const zn_graph *g, int t) {
     printf("  %-28s %-5s %s\n", zn_graph_tensor_name(g, t), zn_dtype_name(zn_graph_tensor_dtype(g, t)), sh);
 }
 
+/* Compiles with the default configuration and prints the pass reports and the optimised graph. */
+static int print_after_passes(const zn_graph *g) {
+    zn_plan *plan = NULL;
+    if (zn_compile(g, NULL, &plan) != ZN_OK) {
+        cli_print_error("compile");
+        return ZN_EXIT_MODEL;
+    }
+    const zn_compile_summary *s = zn_plan_summary(plan);
+    printf("\npasses      %d nodes -> %d\n", s->nodes_before, s->nodes_after);
+    for (int i = 0; i < s->n_passes; i++)
+        printf("  %-26s %4d change%s  %7.2f ms  %s\n", s->passes[i].name, s->passes[i].changes,
+               s->passes[i].changes == 1 ? " " : "s", s->passes[i].ms, s->passes[i].detail);
+    char *text = zn_graph_to_text(zn_plan_graph(plan));
+    if (!text) {
+        zn_plan_free(plan);
+        fprintf(stderr, "error: out of memory\n");
+        return ZN_EXIT_FAIL;
+    }
+    printf("\noptimised graph:\n%s", text);
+    free(text);
+    zn_plan_free(plan);
+    return ZN_EXIT_OK;
+}
+
 int cmd_inspect(int argc, char **argv) {
     cli_model_opts mo;
     memset(&mo, 0, sizeof mo);
+    bool after_passes = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             inspect_usage(stdout);
             return ZN_EXIT_OK;
+        }
+        if (!strcmp(a, "--after-passes")) {
+            after_passes = true;
+            continue;
         }
         const char *v = (i + 1 < argc) ? argv[i + 1] : NULL;
         long n;
@@ -129,6 +161,7 @@ int cmd_inspect(int argc, char **argv) {
     }
     if (!unsupported) printf("support     every node has a CPU kernel\n");
     else rc = ZN_EXIT_MODEL;
+    if (after_passes && !unsupported) rc = print_after_passes(g);
 done:
     zn_graph_free(g);
     return rc;

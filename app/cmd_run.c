@@ -305,6 +305,7 @@ static void print_results(const zn_record *rec) {
            cli_duration_ns((double)r->lat_mean_ns, f, 32));
     printf("throughput %.2f queries/s with harness overhead, %.2f without; %.2f samples/s\n", r->qps_with_overhead,
            r->qps_without_overhead, r->samples_per_second);
+    printf("harness    %.0f ns to issue and complete a query (measured before the run)\n", r->harness_overhead_ns);
     if (!strcmp(r->metric_unit, "ns"))
         printf("metric     %s = %s\n", r->metric_name, cli_duration_ns(r->metric_value, a, 32));
     else

@@ -328,6 +328,8 @@ zn_status zn_runner_run(const zn_runner_opts *o, zn_live *live, zn_runner_stage_
     /* ---- the scenario ---- */
     *stage_failed = "run";
     stage(stage_fn, user, "running", zn_scenario_name(ts.scenario));
+    /* the harness's own cost per query, on this machine now (a few ms) */
+    double overhead_ns = zn_loadgen_measure_overhead(20000);
     zn_sut sut = {&b, workers, sut_run};
     zn_status run_st = zn_loadgen_run(&ts, &sut, live, &res);
     have_results = run_st == ZN_OK || run_st == ZN_ERR_INTERRUPTED || res.query_count > 0 || res.interrupted;
@@ -337,6 +339,7 @@ zn_status zn_runner_run(const zn_runner_opts *o, zn_live *live, zn_runner_stage_
             st = fs;
             goto done;
         }
+        rec->results.harness_overhead_ns = overhead_ns;
     }
     if (prof && !o->no_profile) {
         zn_profile pr;

@@ -14,6 +14,7 @@
 #include "../kernels/registry.h"
 #include "alloc.h"
 #include "log.h"
+#include "passes/passes.h"
 #include "plan.h"
 
 static double now_ms(void) {
@@ -269,19 +270,7 @@ zn_status zn_compile(const zn_graph *src, const zn_compile_config *cfg_in, zn_pl
              before - g->n_nodes == 1 ? "" : "s");
     add_pass_report(sum, "constant-folding", before - g->n_nodes, now_ms() - tp, detail);
 
-    if (!cfg.no_passes) {
-        tp = now_ms();
-        phase_begin(&cfg, "dead-code-elimination");
-        int removed = zn_pass_dce(g);
-        phase_end(&cfg, "dead-code-elimination");
-        if (removed < 0) {
-            st = zn_last_error()->status;
-            goto fail;
-        }
-        snprintf(detail, sizeof detail, "%d node%s whose outputs reach no graph output removed", removed,
-                 removed == 1 ? "" : "s");
-        add_pass_report(sum, "dead-code-elimination", removed, now_ms() - tp, detail);
-    }
+    if (!cfg.no_passes && (st = zn_run_passes(g, &cfg, sum)) != ZN_OK) goto fail;
     sum->nodes_after = g->n_nodes;
 
     phase_begin(&cfg, "kernel-selection");

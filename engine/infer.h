@@ -31,6 +31,7 @@ zn_status zn_infer_norm(const zn_kernel_node *n, zn_view *out);
 zn_status zn_infer_linalg(const zn_kernel_node *n, zn_view *out);
 zn_status zn_infer_conv(const zn_kernel_node *n, zn_view *out);
 zn_status zn_infer_shape_ops(const zn_kernel_node *n, zn_view *out);
+zn_status zn_infer_fused(const zn_kernel_node *n, zn_view *out); /* infer_fused.c: ZnLinear, ZnAttention, ZnConv */
 
 /* Multidirectional (numpy) broadcast of two shapes; ZN_ERR_SHAPE with both shapes named when
  * they do not broadcast. */

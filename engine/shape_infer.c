@@ -37,6 +37,8 @@ zn_status zn_infer_node(const zn_kernel_node *n, zn_view *out) {
     case ZN_OP_TILE: case ZN_OP_PAD: case ZN_OP_TRILU: case ZN_OP_IDENTITY: case ZN_OP_DROPOUT:
     case ZN_OP_CONSTANT: case ZN_OP_SHAPE: case ZN_OP_CONSTANT_OF_SHAPE: case ZN_OP_RANGE:
         return zn_infer_shape_ops(n, out);
+    case ZN_OP_LINEAR: case ZN_OP_ATTENTION: case ZN_OP_CONV_FUSED:
+        return zn_infer_fused(n, out);
     default:
         return zn_infer_elementwise(n, out);
     }
@@ -181,7 +183,16 @@ double zn_node_flops(const zn_graph *g, const zn_node *n) {
         int64_t ta = zn_attrs_int(n->attrs, n->n_attrs, "transA", 0);
         return a && a->rank == 2 ? 2.0 * out * (double)a->dims[ta ? 0 : 1].value : 0;
     }
-    case ZN_OP_CONV: {
+    case ZN_OP_LINEAR: /* X (..., K) */
+        return a && a->rank ? 2.0 * out * (double)a->dims[a->rank - 1].value : 0;
+    case ZN_OP_ATTENTION: { /* Q (B,Sq,H*D), K (B,Sk,H*D), V (B,Sk,H*Dv): QK^T, softmax, PV */
+        const zn_shape *v = n->n_inputs > 2 && n->inputs[2] >= 0 ? &g->tensors[n->inputs[2]].shape : NULL;
+        if (!a || !b || !v || a->rank != 3 || b->rank != 3 || v->rank != 3) return 0;
+        double H = (double)zn_attrs_int(n->attrs, n->n_attrs, "num_heads", 1);
+        double scores = (double)a->dims[0].value * H * (double)a->dims[1].value * (double)b->dims[1].value;
+        return scores * (2.0 * (double)a->dims[2].value / H + 2.0 * (double)v->dims[2].value / H + 5.0);
+    }
+    case ZN_OP_CONV: case ZN_OP_CONV_FUSED: {
         if (!b || b->rank < 3) return 0;
         double k = (double)b->dims[1].value; /* C_in / group */
         for (int d = 2; d < b->rank; d++) k *= (double)b->dims[d].value;

@@ -7,6 +7,7 @@
 static const zn_kernel_table *const tables[] = {
     &zn_ref_elementwise_table, &zn_ref_reduce_table, &zn_ref_norm_table,
     &zn_ref_linalg_table,      &zn_ref_conv_table,   &zn_ref_shape_table,
+    &zn_ref_fused_table,
 };
 #define N_TABLES ((int)(sizeof(tables) / sizeof(tables[0])))
 

@@ -269,7 +269,9 @@ zn_status zn_chart_latency_hist(const zn_record *rec, const char *path, zn_chart
     uint64_t hidden = 0;
     for (int k = 0; k < h->n_buckets; k++) {
         const zn_hist_bucket *b = &h->buckets[k];
-        double blo = (double)b->lo, bhi = (double)b->hi;
+        /* the exact min and max bound the first and last buckets' spread */
+        double blo = fmax((double)b->lo, (double)h->min), bhi = fmin((double)b->hi, (double)h->max + 1);
+        if (bhi <= blo) bhi = blo + 1;
         if (blo >= a.xmax) {
             hidden += b->count;
             continue;

@@ -4,14 +4,22 @@
  * and the command that reproduces the run.
  *
  * Times are shown with units and, in the results table, also as exact nanoseconds, so numbers
- * can be checked against the JSON. What it is not: a comparison of two runs, or charts. */
+ * can be checked against the JSON. zn_record_write_report (charts.h) also draws the charts
+ * (charts.c) next to the markdown file and links them under the tables they illustrate.
+ * What it is not: a comparison of two runs (compare.c) or the charts themselves. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "reports/charts.h"
 #include "reports/run_record.h"
+
+/* Relative file names of the charts drawn for this report ("" = not drawn). */
+typedef struct chart_links {
+    char hist[512], time[512], qps[512], ops[512], nodes[512];
+} chart_links;
 
 typedef struct sb {
     char *s;
@@ -234,7 +242,11 @@ static void section_settings(sb *b, const zn_record *rec) {
     out(b, "| batch | %d |\n\n", s->batch);
 }
 
-static void section_results(sb *b, const zn_record *rec) {
+static void image(sb *b, const char *alt, const char *rel) {
+    if (rel && rel[0]) out(b, "![%s](%s)\n\n", alt, rel);
+}
+
+static void section_results(sb *b, const zn_record *rec, const chart_links *ch) {
     const zn_record_results *r = &rec->results;
     out(b, "## Results\n\n");
     if (!r->present) {
@@ -266,6 +278,11 @@ static void section_results(sb *b, const zn_record *rec) {
         out(b, "| issue lag max | %s | %lld ns |\n", fmt_ns((double)r->issue_lag.max), (long long)r->issue_lag.max);
     if (r->overlatency_count > 0) out(b, "| queries over the bound | %lld | |\n", (long long)r->overlatency_count);
     out(b, "\n");
+    if (ch) {
+        image(b, "Latency histogram with p50, p90 and p99 marked", ch->hist);
+        image(b, "Latency of each query over the run", ch->time);
+        image(b, "Offered vs achieved QPS over the run", ch->qps);
+    }
 }
 
 static void section_verdict(sb *b, const zn_record *rec) {
@@ -302,7 +319,7 @@ static void section_verdict(sb *b, const zn_record *rec) {
     out(b, "\n");
 }
 
-static void section_profile(sb *b, const zn_record *rec, int top_n) {
+static void section_profile(sb *b, const zn_record *rec, int top_n, const chart_links *ch) {
     out(b, "## Where the time goes\n\n");
     if (!rec->has_profile || rec->profile.n_nodes == 0) {
         out(b, "No per-node profile in this run.\n\n");
@@ -320,6 +337,10 @@ static void section_profile(sb *b, const zn_record *rec, int top_n) {
         out(b, "| %d | `%s` | %s | %s | %lld | %s | %s | %.1f%% |\n", i + 1, cell(x->name), cell(x->op),
             cell(x->kernel), (long long)x->count, fmt_ns((double)x->total_ns), fmt_ns(x->mean_ns), 100 * x->share);
     }
+    if (ch && ch->nodes[0]) {
+        out(b, "\n");
+        image(b, "Top nodes by time per run", ch->nodes);
+    }
     n = p->n_ops < top_n ? p->n_ops : top_n;
     out(b, "\nTop %d ops by time:\n\n| # | Op | Nodes | Calls | Total | Mean | Share |\n"
            "|---:|---|---:|---:|---:|---:|---:|\n", n);
@@ -329,6 +350,7 @@ static void section_profile(sb *b, const zn_record *rec, int top_n) {
             fmt_ns((double)x->total_ns), fmt_ns(x->mean_ns), 100 * x->share);
     }
     out(b, "\n");
+    if (ch) image(b, "Time per run by op kind", ch->ops);
 }
 
 static void section_accuracy(sb *b, const zn_record *rec) {
@@ -351,7 +373,7 @@ static void section_accuracy(sb *b, const zn_record *rec) {
     out(b, "\n");
 }
 
-char *zn_record_to_markdown(const zn_record *rec, int top_n) {
+static char *render(const zn_record *rec, int top_n, const chart_links *ch) {
     if (top_n <= 0) top_n = 10;
     sb b = {0};
     const zn_record_results *r = &rec->results;
@@ -372,9 +394,9 @@ char *zn_record_to_markdown(const zn_record *rec, int top_n) {
     section_model(&b, rec);
     section_compile(&b, rec);
     section_settings(&b, rec);
-    section_results(&b, rec);
+    section_results(&b, rec, ch);
     section_verdict(&b, rec);
-    section_profile(&b, rec, top_n);
+    section_profile(&b, rec, top_n, ch);
     section_accuracy(&b, rec);
     out(&b, "## Reproduce\n\n```\n%s\n```\n", rec->command_line[0] ? rec->command_line : "zenith-bench run ...");
     if (b.oom) {
@@ -389,6 +411,41 @@ zn_status zn_record_write_markdown(const zn_record *rec, const char *path) {
     char *s = zn_record_to_markdown(rec, 10);
     if (!s) return zn_last_error()->status;
     zn_status st = zn_write_file_atomic(path, s, strlen(s));
+    free(s);
+    if (st != ZN_OK) zn_error_prefix("report");
+    return st;
+}
+
+char *zn_record_to_markdown(const zn_record *rec, int top_n) { return render(rec, top_n, NULL); }
+
+/* One chart: drawn and linked, skipped quietly when the record has nothing for it. */
+static zn_status chart(const zn_record *rec, const char *md_path, const char *name,
+                       zn_status (*draw)(const zn_record *, const char *, zn_chart_axes *), char *rel, size_t cap) {
+    char path[4096];
+    zn_chart_paths(md_path, name, path, sizeof path, rel, cap);
+    zn_status st = draw(rec, path, NULL);
+    if (st == ZN_ERR_NOT_FOUND) {
+        rel[0] = 0;
+        return ZN_OK;
+    }
+    return st;
+}
+
+zn_status zn_record_write_report(const zn_record *rec, const char *md_path) {
+    chart_links ch;
+    memset(&ch, 0, sizeof ch);
+    zn_status st;
+    if ((st = chart(rec, md_path, "latency-hist", zn_chart_latency_hist, ch.hist, sizeof ch.hist)) != ZN_OK ||
+        (st = chart(rec, md_path, "latency-time", zn_chart_latency_time, ch.time, sizeof ch.time)) != ZN_OK ||
+        (st = chart(rec, md_path, "server-qps", zn_chart_server_qps, ch.qps, sizeof ch.qps)) != ZN_OK ||
+        (st = chart(rec, md_path, "ops", zn_chart_op_bars, ch.ops, sizeof ch.ops)) != ZN_OK ||
+        (st = chart(rec, md_path, "nodes", zn_chart_node_bars, ch.nodes, sizeof ch.nodes)) != ZN_OK) {
+        zn_error_prefix("report");
+        return st;
+    }
+    char *s = render(rec, 10, &ch);
+    if (!s) return zn_last_error()->status;
+    st = zn_write_file_atomic(md_path, s, strlen(s));
     free(s);
     if (st != ZN_OK) zn_error_prefix("report");
     return st;

@@ -140,6 +140,7 @@ typedef struct zn_record_results {
     int64_t target_percentile_ns, overlatency_count;
     double cv;
     int noisy;
+    double harness_overhead_ns;   /* issuing + completing one query, measured before the run */
     char metric_name[48], metric_unit[16];
     double metric_value;
     int es_applicable, es_passed;

@@ -265,3 +265,11 @@ bool tui_canvas_find(const tui_canvas *c, const char *text, int *y, int *x) {
         }
     return false;
 }
+
+void tui_copy(char *dst, size_t cap, const char *src) {
+    if (!cap) return;
+    size_t n = src ? strlen(src) : 0;
+    if (n >= cap) n = cap - 1;
+    if (n) memcpy(dst, src, n);
+    dst[n] = 0;
+}

@@ -119,6 +119,8 @@ size_t tui_canvas_row(const tui_canvas *c, int y, char *buf, size_t cap);
 bool tui_canvas_find(const tui_canvas *c, const char *text, int *y, int *x);
 
 /* ---- text helpers ---- */
+/* Copies src into dst[cap], truncating (on a byte boundary) and always terminating. */
+void tui_copy(char *dst, size_t cap, const char *src);
 int tui_utf8_len(const char *s);   /* code points (= cells) in s */
 /* Decodes one code point from s (advancing *s); invalid bytes give U+FFFD. */
 uint32_t tui_utf8_next(const char **s);

@@ -15,7 +15,8 @@ const char *tui_fmt_ns(double ns, char *buf, int cap) {
     else if (a < 1e4) snprintf(buf, (size_t)cap, "%.2f us", ns / 1e3);
     else if (a < 1e6) snprintf(buf, (size_t)cap, "%.1f us", ns / 1e3);
     else if (a < 1e7) snprintf(buf, (size_t)cap, "%.3f ms", ns / 1e6);
-    else if (a < 1e9) snprintf(buf, (size_t)cap, "%.2f ms", ns / 1e6);
+    else if (a < 1e8) snprintf(buf, (size_t)cap, "%.2f ms", ns / 1e6);
+    else if (a < 1e9) snprintf(buf, (size_t)cap, "%.1f ms", ns / 1e6);
     else snprintf(buf, (size_t)cap, "%.3f s", ns / 1e9);
     return buf;
 }
@@ -37,29 +38,38 @@ const char *tui_fmt_delta(double a, double b, char *buf, int cap) {
 
 /* ---- histogram ------------------------------------------------------------------------------- */
 
-void tui_hist_range(const zn_hist *h, int64_t *lo, int64_t *hi) {
+bool tui_hist_range(const zn_hist *h, int64_t *lo, int64_t *hi) {
     *lo = zn_hist_min(h);
     *hi = zn_hist_percentile(h, 99.9);
     if (*hi <= *lo) *hi = *lo + 1;
+    return *hi > TUI_HIST_LOG_RATIO * (*lo > 0 ? *lo : 1);
 }
 
 int tui_hist_col(const tui_hist_bins *b, int64_t v) {
     if (b->n <= 0) return 0;
     if (v <= b->lo) return 0;
     if (v >= b->hi) return b->n - 1;
-    int64_t span = b->hi - b->lo + 1;
-    int64_t col = (int64_t)((double)(v - b->lo) * b->n / (double)span);
+    double col;
+    if (b->log) col = log((double)v / (double)b->lo) / log((double)(b->hi + 1) / (double)b->lo) * b->n;
+    else col = (double)(v - b->lo) * b->n / (double)(b->hi - b->lo + 1);
     return col < 0 ? 0 : col >= b->n ? b->n - 1 : (int)col;
 }
 
-void tui_hist_bin(const zn_hist *h, int64_t lo, int64_t hi, int n, tui_hist_bins *out) {
+int64_t tui_hist_col_start(const tui_hist_bins *b, int col) {
+    if (b->log) return (int64_t)llround((double)b->lo * pow((double)(b->hi + 1) / (double)b->lo, (double)col / b->n));
+    return b->lo + (int64_t)((double)(b->hi - b->lo + 1) * col / b->n);
+}
+
+void tui_hist_bin(const zn_hist *h, int64_t lo, int64_t hi, int n, bool log_axis, tui_hist_bins *out) {
     memset(out, 0, sizeof *out);
     if (n > TUI_HIST_MAX_COLS) n = TUI_HIST_MAX_COLS;
     if (n < 1) n = 1;
+    if (log_axis && lo < 1) lo = 1;
     if (hi <= lo) hi = lo + 1;
     out->n = n;
     out->lo = lo;
     out->hi = hi;
+    out->log = log_axis;
     int cur = 0;
     zn_hist_bucket b;
     int64_t vmin = zn_hist_min(h), vmax = zn_hist_max(h);
@@ -115,10 +125,10 @@ void tui_draw_histogram(tui_canvas *c, tui_rect r, const zn_hist *h) {
     int rows = r.h - 1 - marker_row;
     if (rows < 1) rows = 1;
     int64_t lo, hi;
-    tui_hist_range(h, &lo, &hi);
+    bool log_axis = tui_hist_range(h, &lo, &hi);
     tui_hist_bins *b = malloc(sizeof *b);
     if (!b) return;
-    tui_hist_bin(h, lo, hi, r.w, b);
+    tui_hist_bin(h, lo, hi, r.w, log_axis, b);
     int c50 = tui_hist_col(b, zn_hist_percentile(h, 50));
     int c99 = tui_hist_col(b, zn_hist_percentile(h, 99));
     for (int col = 0; col < b->n; col++) {
@@ -135,7 +145,8 @@ void tui_draw_histogram(tui_canvas *c, tui_rect r, const zn_hist *h) {
     char a[32], m[32], z[40], t[32];
     int y_axis = r.y + r.h - 1;
     tui_fmt_ns((double)lo, a, sizeof a);
-    tui_fmt_ns((double)(lo + (hi - lo) / 2), m, sizeof m);
+    tui_fmt_ns((double)tui_hist_col_start(b, b->n / 2), m, sizeof m);
+    if (log_axis) snprintf(m + strlen(m), sizeof m - strlen(m), " log");
     tui_fmt_ns((double)hi, t, sizeof t);
     snprintf(z, sizeof z, "%s%s", t, b->above ? "+" : "");
     int la = (int)strlen(a), lm = (int)strlen(m), lz = (int)strlen(z);

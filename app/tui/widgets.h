@@ -33,6 +33,7 @@ const char *tui_fmt_delta(double a, double b, char *buf, int cap);
 
 typedef struct tui_hist_bins {
     int n;
+    bool log;          /* columns equal in log(value) rather than in value */
     int64_t lo, hi;
     uint64_t counts[TUI_HIST_MAX_COLS];
     uint64_t peak;     /* largest column */
@@ -40,16 +41,22 @@ typedef struct tui_hist_bins {
     uint64_t total;
 } tui_hist_bins;
 
-/* The range the live view shows: [min, p99.9] (so one stray outlier does not squash the
- * shape), widened to [min, min+1] when everything is equal. */
-void tui_hist_range(const zn_hist *h, int64_t *lo, int64_t *hi);
-void tui_hist_bin(const zn_hist *h, int64_t lo, int64_t hi, int n, tui_hist_bins *out);
+/* The range the views show: [min, p99.9] (so one stray outlier does not squash the shape),
+ * widened to [min, min+1] when everything is equal. Returns whether the axis should be
+ * logarithmic: when hi > TUI_HIST_LOG_RATIO * lo (a long tail would otherwise leave the body
+ * of the distribution in one column). */
+#define TUI_HIST_LOG_RATIO 4
+bool tui_hist_range(const zn_hist *h, int64_t *lo, int64_t *hi);
+/* Columns over [lo, hi]: equal widths, or equal ratios when log (lo is then at least 1). */
+void tui_hist_bin(const zn_hist *h, int64_t lo, int64_t hi, int n, bool log, tui_hist_bins *out);
+/* The value where column col starts. */
+int64_t tui_hist_col_start(const tui_hist_bins *b, int col);
 /* The column a value falls in for the bins' range. */
 int tui_hist_col(const tui_hist_bins *b, int64_t v);
 /* Bar height in eighths of a cell for `count` when `peak` fills `rows` rows. */
 int tui_bar_eighths(uint64_t count, uint64_t peak, int rows);
-/* Draws bars over r (all but the last row), an axis row of labels (lo, middle, hi) at the
- * bottom, and marks the p50 / p99 columns. An empty histogram says "waiting for queries". */
+/* Draws bars over r (all but the last two rows), a row marking the p50 / p99 columns and an
+ * axis row of labels (lo, middle, hi; "log" when the axis is) at the bottom. An empty histogram says "waiting for queries". */
 void tui_draw_histogram(tui_canvas *c, tui_rect r, const zn_hist *h);
 
 /* ---- sparkline ----

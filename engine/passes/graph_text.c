@@ -1,7 +1,7 @@
 /* graph_text.c — the graph as text, one line per node, for `zenith-bench inspect --after-passes`
  * and for debugging passes:
  *
- *   encoder.layer.0.attention.self  ZnAttention  q: f32[1,16,768], k: ..., mask: ... -> ctx: f32[1,16,768]
+ *   enc.0.attn  ZnAttention {num_heads=12, scale=0.125, causal=0}  q: f32[1,16,768], ... -> ctx: f32[1,16,768]
  *
  * Not a serialisation format (nothing parses it back) and it never prints: the caller gets a
  * malloc'd string and decides where it goes.
@@ -60,6 +60,33 @@ static void tensor_text(sbuf *b, const zn_graph *g, int t) {
               (x->flags & ZN_TENSOR_CONST) ? " const" : "");
 }
 
+/* " {axis=-1, perm=[0,2,1,3], activation=gelu}"; tensors as <tensor> */
+static void attrs_text(sbuf *b, const zn_node *n) {
+    if (n->n_attrs == 0) return;
+    sb_printf(b, " {");
+    for (int i = 0; i < n->n_attrs; i++) {
+        const zn_attr *a = &n->attrs[i];
+        sb_printf(b, "%s%s=", i ? ", " : "", a->name);
+        switch (a->type) {
+        case ZN_ATTR_INT: sb_printf(b, "%lld", (long long)a->i); break;
+        case ZN_ATTR_FLOAT: sb_printf(b, "%g", (double)a->f); break;
+        case ZN_ATTR_STRING: sb_printf(b, "%s", a->s ? a->s : ""); break;
+        case ZN_ATTR_INTS:
+            sb_printf(b, "[");
+            for (int k = 0; k < a->n; k++) sb_printf(b, "%s%lld", k ? "," : "", (long long)a->ints[k]);
+            sb_printf(b, "]");
+            break;
+        case ZN_ATTR_FLOATS:
+            sb_printf(b, "[");
+            for (int k = 0; k < a->n; k++) sb_printf(b, "%s%g", k ? "," : "", (double)a->floats[k]);
+            sb_printf(b, "]");
+            break;
+        case ZN_ATTR_TENSOR: sb_printf(b, "<tensor>"); break;
+        }
+    }
+    sb_printf(b, "}");
+}
+
 char *zn_graph_to_text(const zn_graph *g) {
     sbuf b = {malloc(4096), 0, 4096, false};
     if (!b.s) return NULL;
@@ -75,7 +102,9 @@ char *zn_graph_to_text(const zn_graph *g) {
     for (int i = 0; i < g->n_nodes; i++) {
         const zn_node *n = &g->nodes[i];
         if (n->dead) continue;
-        sb_printf(&b, "  %s  %s  ", n->name, zn_op_name(n->op));
+        sb_printf(&b, "  %s  %s", n->name, zn_op_name(n->op));
+        attrs_text(&b, n);
+        sb_printf(&b, "  ");
         for (int k = 0; k < n->n_inputs; k++) {
             if (k) sb_printf(&b, ", ");
             tensor_text(&b, g, n->inputs[k]);

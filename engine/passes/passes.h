@@ -1,5 +1,5 @@
 /* passes.h — the optimisation pipeline that zn_compile runs on its copy of the graph, and the
- * helpers the passes (engine/passes/*.c) share.
+ * helpers the passes in engine/passes/ share.
  *
  * Each pass rewrites the graph in place and returns how many patterns it changed (or -1 with
  * the error set). Passes match on op types, constant inputs and attributes, and only rewrite
@@ -25,10 +25,6 @@ zn_status zn_run_passes(zn_graph *g, const zn_compile_config *cfg, zn_compile_su
 /* One line per live node: "name  Op  in: f32[1,16,768], ... -> out: f32[...]", plus the graph's
  * inputs and outputs. malloc'd; the caller frees it. NULL when out of memory. */
 char *zn_graph_to_text(const zn_graph *g);
-
-/* Output dtypes/shapes of the fused ops ZnLinear, ZnAttention and ZnConv (engine/infer_fused.c;
- * zn_infer_node routes them here). */
-zn_status zn_infer_fused(const zn_kernel_node *n, zn_view *out);
 
 /* ---- internal to engine/passes/ ------------------------------------------------------------ */
 

@@ -87,7 +87,9 @@ int zn_pass_producer(const zn_pass_ctx *c, int t) {
 
 int zn_pass_sole_consumer(const zn_pass_ctx *c, int t) {
     if (t < 0 || c->uses[t] != 1 || zn_pass_is_output(c->g, t)) return -1;
-    return c->cons[c->cons_start[t]];
+    int n = c->cons[c->cons_start[t]];
+    /* lists are rebuilt between passes; within one, a consumer may have died in a rewrite */
+    return c->g->nodes[n].dead ? -1 : n;
 }
 
 int zn_pass_single_producer(const zn_pass_ctx *c, int t, zn_op op) {

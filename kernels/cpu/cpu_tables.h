@@ -11,5 +11,6 @@ extern const zn_kernel_table zn_ref_norm_table;        /* ref_norm.c (incl. fuse
 extern const zn_kernel_table zn_ref_linalg_table;      /* ref_linalg.c */
 extern const zn_kernel_table zn_ref_conv_table;        /* ref_conv.c (conv and pooling) */
 extern const zn_kernel_table zn_ref_shape_table;       /* ref_shape.c */
+extern const zn_kernel_table zn_ref_fused_table;       /* ref_fused.c (ZnLinear, ZnAttention, ZnConv) */
 
 #endif

@@ -1,0 +1,405 @@
+/* fast_conv.c — fast CPU kernels for Conv (im2col + zn_sgemm with weights packed at prepare
+ * time, bias fused into the GEMM epilogue), MaxPool, AveragePool and GlobalAveragePool.
+ *
+ * fp32, NCHW with 1 to 3 spatial dims, the same semantics and attribute handling as
+ * ref_conv.c (whose geometry code this file repeats). A 1x1, stride-1, unpadded conv is a
+ * GEMM on the input itself (no im2col); other convs gather columns into the per-session
+ * scratch (rows of unit-stride windows are memcpy'd). The pools hoist the window bounds out of
+ * the inner loops and run the interior without checks; GlobalAveragePool sums planes with
+ * AVX2. Not here: NHWC, Winograd/FFT convs, MaxPool's Indices output, integer pooling.
+ */
+#include <math.h>
+#include <string.h>
+
+#include <immintrin.h>
+
+#include "../../engine/alloc.h"
+#include "../../engine/error.h"
+#include "../kernel.h"
+#include "fast_math.h"
+#include "fast_tables.h"
+#include "gemm.h"
+#include "threadpool.h"
+
+/* The window geometry of one node, padded to 3 spatial dims (unit dims in front). */
+typedef struct geom {
+    int nsp;
+    int64_t in[3], out[3];
+    int64_t k[3], s[3], d[3], pb[3], pe[3];
+    int64_t in_sz, out_sz, k_sz;
+} geom;
+
+static bool geom_init(geom *g, const zn_kernel_node *n, const zn_view *x, const zn_view *y,
+                      const zn_view *w) {
+    memset(g, 0, sizeof *g);
+    int nsp = x->rank - 2;
+    if (nsp < 1 || nsp > 3 || y->rank != x->rank) return false;
+    g->nsp = nsp;
+    int64_t ks[3], st[3], dl[3], pads[6];
+    int nk = zn_attrs_ints(n->attrs, n->n_attrs, "kernel_shape", ks, 3);
+    if (nk < 0 && w) {
+        if (w->rank != x->rank) return false;
+        for (int i = 0; i < nsp; i++) ks[i] = w->dims[2 + i];
+        nk = nsp;
+    }
+    if (nk != nsp) return false;
+    int ns = zn_attrs_ints(n->attrs, n->n_attrs, "strides", st, 3);
+    int nd = zn_attrs_ints(n->attrs, n->n_attrs, "dilations", dl, 3);
+    int np = zn_attrs_ints(n->attrs, n->n_attrs, "pads", pads, 6);
+    if ((ns >= 0 && ns != nsp) || (nd >= 0 && nd != nsp) || (np >= 0 && np != 2 * nsp)) return false;
+    const char *ap = zn_attrs_string(n->attrs, n->n_attrs, "auto_pad", "NOTSET");
+    bool same_upper = strcmp(ap, "SAME_UPPER") == 0, same_lower = strcmp(ap, "SAME_LOWER") == 0;
+    bool valid = strcmp(ap, "VALID") == 0;
+    if (!same_upper && !same_lower && !valid && strcmp(ap, "NOTSET") != 0) return false;
+    int off = 3 - nsp;
+    for (int i = 0; i < 3; i++) {
+        g->in[i] = g->out[i] = g->k[i] = g->s[i] = g->d[i] = 1;
+        g->pb[i] = g->pe[i] = 0;
+    }
+    for (int i = 0; i < nsp; i++) {
+        int j = off + i;
+        g->in[j] = x->dims[2 + i];
+        g->out[j] = y->dims[2 + i];
+        g->k[j] = ks[i];
+        g->s[j] = ns >= 0 ? st[i] : 1;
+        g->d[j] = nd >= 0 ? dl[i] : 1;
+        if (g->k[j] < 1 || g->s[j] < 1 || g->d[j] < 1) return false;
+        if (same_upper || same_lower) {
+            int64_t total = (g->out[j] - 1) * g->s[j] + (g->k[j] - 1) * g->d[j] + 1 - g->in[j];
+            if (total < 0) total = 0;
+            g->pb[j] = same_upper ? total / 2 : total - total / 2;
+            g->pe[j] = total - g->pb[j];
+        } else if (!valid && np >= 0) {
+            g->pb[j] = pads[i];
+            g->pe[j] = pads[nsp + i];
+            if (g->pb[j] < 0 || g->pe[j] < 0) return false;
+        }
+    }
+    g->in_sz = g->in[0] * g->in[1] * g->in[2];
+    g->out_sz = g->out[0] * g->out[1] * g->out[2];
+    g->k_sz = g->k[0] * g->k[1] * g->k[2];
+    return true;
+}
+
+static bool f32_views(const zn_view *v, int n) {
+    for (int i = 0; i < n; i++)
+        if (v[i].dtype != ZN_DTYPE_UNDEFINED && v[i].dtype != ZN_F32) return false;
+    return true;
+}
+
+/* ---- Conv --------------------------------------------------------------------------------- */
+
+static bool conv_pointwise(const geom *g) {
+    for (int i = 0; i < 3; i++)
+        if (g->k[i] != 1 || g->s[i] != 1 || g->pb[i] != 0 || g->pe[i] != 0) return false;
+    return true;
+}
+
+static bool conv_geom(const zn_kernel_node *n, geom *g, int64_t *group) {
+    if (n->n_in < 2 || n->n_out != 1) return false;
+    const zn_view *x = &n->in[0], *w = &n->in[1], *y = &n->out[0];
+    if (!geom_init(g, n, x, y, w) || w->rank != x->rank) return false;
+    for (int i = 0; i < g->nsp; i++)
+        if (w->dims[2 + i] != g->k[3 - g->nsp + i]) return false;
+    *group = zn_attrs_int(n->attrs, n->n_attrs, "group", 1);
+    int64_t C = x->dims[1], M = w->dims[0];
+    if (*group < 1 || C % *group || M % *group || w->dims[1] != C / *group) return false;
+    return y->dims[0] == x->dims[0] && y->dims[1] == M;
+}
+
+/* Group counts where every group is a GEMM of a few rows (depthwise) are left to the reference
+ * kernel: packing buys nothing there. */
+static bool conv_supports(const zn_kernel_node *n) {
+    geom g;
+    int64_t group;
+    if (!f32_views(n->in, n->n_in) || !f32_views(n->out, n->n_out) || !conv_geom(n, &g, &group))
+        return false;
+    if (n->n_in == 3 && n->in[2].dtype != ZN_DTYPE_UNDEFINED &&
+        (n->in[2].rank != 1 || n->in[2].dims[0] != n->in[1].dims[0]))
+        return false;
+    return n->in[1].dims[0] / group >= 4;
+}
+
+typedef struct conv_state {
+    int64_t groups;
+    zn_gemm_packed *w[]; /* per group: W_g (M/group, C/group * k_sz) packed as op(A) */
+} conv_state;
+
+static void conv_release(void *state) {
+    conv_state *s = state;
+    if (!s) return;
+    for (int64_t i = 0; i < s->groups; i++) zn_gemm_packed_free(s->w[i]);
+    zn_free(s);
+}
+
+static zn_status conv_prepare(const zn_kernel_node *n, zn_kernel_prep *prep) {
+    geom g;
+    int64_t group;
+    if (!conv_geom(n, &g, &group))
+        return zn_error_set(ZN_ERR_UNSUPPORTED, "Conv: attributes do not fit the shapes");
+    int64_t cg = n->in[0].dims[1] / group, mg = n->in[1].dims[0] / group, kk = cg * g.k_sz;
+    prep->scratch_bytes = conv_pointwise(&g) ? 0 : (size_t)(kk * g.out_sz) * sizeof(float);
+    const float *w = n->in[1].data;
+    if (!w || kk <= 0 || mg <= 0) return ZN_OK;
+    conv_state *s = zn_calloc(1, sizeof *s + (size_t)group * sizeof(zn_gemm_packed *));
+    if (!s) goto fail;
+    s->groups = group;
+    for (int64_t gi = 0; gi < group; gi++) {
+        s->w[gi] = zn_gemm_pack_a(false, mg, kk, w + gi * mg * kk, kk);
+        if (!s->w[gi]) goto fail;
+    }
+    prep->state = s;
+    return ZN_OK;
+fail:
+    conv_release(s);
+    return zn_error_set(ZN_ERR_OUT_OF_MEMORY, "Conv '%s': no memory to prepack its weights",
+                        n->name ? n->name : "?");
+}
+
+typedef struct im2col_job {
+    const geom *g;
+    const float *x; /* (Cg, in...) */
+    float *col;     /* (Cg * k_sz, out_sz) */
+} im2col_job;
+
+static void im2col_rows(void *arg, int64_t begin, int64_t end) {
+    const im2col_job *j = arg;
+    const geom *g = j->g;
+    const int64_t OW = g->out[2], IW = g->in[2], sw = g->s[2];
+    for (int64_t r = begin; r < end; r++) {
+        int64_t c = r / g->k_sz, rem = r % g->k_sz;
+        int64_t kd = rem / (g->k[1] * g->k[2]);
+        int64_t kh = rem / g->k[2] % g->k[1];
+        int64_t kw = rem % g->k[2];
+        const float *src = j->x + c * g->in_sz;
+        float *dst = j->col + r * g->out_sz;
+        /* the ow range whose iw = ow*sw - pb + kw*dw lies inside [0, IW) */
+        const int64_t off = kw * g->d[2] - g->pb[2];
+        int64_t ow0 = off >= 0 ? 0 : (-off + sw - 1) / sw;
+        int64_t ow1 = IW - off <= 0 ? 0 : (IW - off + sw - 1) / sw;
+        if (ow1 > OW) ow1 = OW;
+        if (ow0 > ow1) ow0 = ow1;
+        for (int64_t od = 0; od < g->out[0]; od++) {
+            int64_t id = od * g->s[0] - g->pb[0] + kd * g->d[0];
+            for (int64_t oh = 0; oh < g->out[1]; oh++) {
+                int64_t ih = oh * g->s[1] - g->pb[1] + kh * g->d[1];
+                float *drow = dst + (od * g->out[1] + oh) * OW;
+                if (id < 0 || id >= g->in[0] || ih < 0 || ih >= g->in[1]) {
+                    memset(drow, 0, sizeof(float) * (size_t)OW);
+                    continue;
+                }
+                const float *srow = src + (id * g->in[1] + ih) * IW;
+                for (int64_t ow = 0; ow < ow0; ow++) drow[ow] = 0.0f;
+                if (sw == 1 && ow1 > ow0) {
+                    memcpy(drow + ow0, srow + ow0 + off, sizeof(float) * (size_t)(ow1 - ow0));
+                } else {
+                    for (int64_t ow = ow0; ow < ow1; ow++) drow[ow] = srow[ow * sw + off];
+                }
+                for (int64_t ow = ow1; ow < OW; ow++) drow[ow] = 0.0f;
+            }
+        }
+    }
+}
+
+/* y: (N, M, out...) = conv(x: (N, C, in...), w: (M, C/group, k...)) + b: (M) */
+static zn_status conv_run(const zn_exec_ctx *ctx) {
+    geom g;
+    int64_t group;
+    if (!conv_geom(ctx->node, &g, &group))
+        return zn_error_set(ZN_ERR_RUNTIME, "Conv: attributes do not fit the shapes");
+    const conv_state *s = ctx->state;
+    const zn_view *X = &ctx->in[0], *W = &ctx->in[1];
+    const float *x = X->data, *w = W->data;
+    const float *bias = ctx->n_in == 3 && ctx->in[2].dtype != ZN_DTYPE_UNDEFINED ? ctx->in[2].data : NULL;
+    float *y = ctx->out[0].data;
+    int64_t N = X->dims[0], C = X->dims[1], M = W->dims[0];
+    int64_t cg = C / group, mg = M / group, kk = cg * g.k_sz;
+    bool pointwise = conv_pointwise(&g);
+    if (!pointwise && !ctx->scratch && kk * g.out_sz > 0)
+        return zn_error_set(ZN_ERR_RUNTIME, "Conv needs %lld bytes of scratch and got none",
+                            (long long)(kk * g.out_sz * 4));
+    for (int64_t n = 0; n < N; n++) {
+        for (int64_t gi = 0; gi < group; gi++) {
+            const float *xg = x + (n * C + gi * cg) * g.in_sz;
+            const float *b = xg;
+            if (!pointwise) {
+                im2col_job j = {&g, xg, ctx->scratch};
+                int64_t grain = g.out_sz >= 4096 ? 1 : 4096 / (g.out_sz ? g.out_sz : 1);
+                zn_parallel_for(ctx->pool, kk, grain, im2col_rows, &j);
+                b = ctx->scratch;
+            }
+            zn_gemm_args a = {.M = mg, .N = g.out_sz, .K = kk, .alpha = 1.0f, .beta = 0.0f,
+                              .A = w + gi * mg * kk, .lda = kk, .B = b, .ldb = g.out_sz,
+                              .C = y + (n * M + gi * mg) * g.out_sz, .ldc = g.out_sz,
+                              .packed_a = s ? s->w[gi] : NULL,
+                              .bias_row = bias ? bias + gi * mg : NULL};
+            zn_status st = zn_sgemm(ctx->pool, &a);
+            if (st != ZN_OK) return st;
+        }
+    }
+    return ZN_OK;
+}
+
+/* ---- MaxPool / AveragePool ---------------------------------------------------------------- */
+
+typedef struct pool_job {
+    geom g;
+    const float *x;
+    float *y;
+    bool is_max, count_pad;
+} pool_job;
+
+/* [lo, hi) of window taps t (0..k) whose input index o*s - pb + t*d lies in [0, in); and the
+ * count of taps inside the padded extent [-pb, in + pe). */
+static void tap_range(int64_t o, int64_t s, int64_t pb, int64_t pe, int64_t d, int64_t k,
+                      int64_t in, int64_t *lo, int64_t *hi, int64_t *padded) {
+    int64_t base = o * s - pb;
+    int64_t l = 0, h = k, pc = 0;
+    while (l < k && base + l * d < 0) l++;
+    while (h > l && base + (h - 1) * d >= in) h--;
+    for (int64_t t = 0; t < k; t++) {
+        int64_t i = base + t * d;
+        if (i >= -pb && i < in + pe) pc++;
+    }
+    *lo = l;
+    *hi = h;
+    *padded = pc;
+}
+
+static void pool_planes(void *arg, int64_t begin, int64_t end) {
+    const pool_job *j = arg;
+    const geom *g = &j->g;
+    for (int64_t p = begin; p < end; p++) {
+        const float *x = j->x + p * g->in_sz;
+        float *y = j->y + p * g->out_sz;
+        for (int64_t od = 0; od < g->out[0]; od++) {
+            int64_t a0, a1, pa;
+            tap_range(od, g->s[0], g->pb[0], g->pe[0], g->d[0], g->k[0], g->in[0], &a0, &a1, &pa);
+            for (int64_t oh = 0; oh < g->out[1]; oh++) {
+                int64_t b0, b1, pbn;
+                tap_range(oh, g->s[1], g->pb[1], g->pe[1], g->d[1], g->k[1], g->in[1], &b0, &b1, &pbn);
+                for (int64_t ow = 0; ow < g->out[2]; ow++) {
+                    int64_t c0, c1, pcn;
+                    tap_range(ow, g->s[2], g->pb[2], g->pe[2], g->d[2], g->k[2], g->in[2], &c0,
+                              &c1, &pcn);
+                    float mx = -INFINITY, sum = 0.0f;
+                    for (int64_t a = a0; a < a1; a++) {
+                        int64_t i0 = od * g->s[0] - g->pb[0] + a * g->d[0];
+                        for (int64_t b = b0; b < b1; b++) {
+                            int64_t i1 = oh * g->s[1] - g->pb[1] + b * g->d[1];
+                            const float *row = x + (i0 * g->in[1] + i1) * g->in[2];
+                            const int64_t base = ow * g->s[2] - g->pb[2];
+                            for (int64_t c = c0; c < c1; c++) {
+                                float v = row[base + c * g->d[2]];
+                                if (v > mx || isnan(v)) mx = isnan(mx) ? mx : v;
+                                sum += v;
+                            }
+                        }
+                    }
+                    float r;
+                    if (j->is_max) {
+                        r = mx;
+                    } else {
+                        int64_t div = j->count_pad ? pa * pbn * pcn : (a1 - a0) * (b1 - b0) * (c1 - c0);
+                        r = div > 0 ? sum / (float)div : 0.0f;
+                    }
+                    y[(od * g->out[1] + oh) * g->out[2] + ow] = r;
+                }
+            }
+        }
+    }
+}
+
+static bool pool_supports(const zn_kernel_node *n) {
+    geom g;
+    if (n->n_in != 1 || n->n_out != 1) return false;
+    if (n->in[0].dtype != ZN_F32 || n->out[0].dtype != ZN_F32) return false;
+    if (!geom_init(&g, n, &n->in[0], &n->out[0], NULL)) return false;
+    if (zn_attrs_int(n->attrs, n->n_attrs, "storage_order", 0) != 0) return false;
+    return n->out[0].dims[0] == n->in[0].dims[0] && n->out[0].dims[1] == n->in[0].dims[1];
+}
+
+static zn_status pool_run(const zn_exec_ctx *ctx) {
+    pool_job j;
+    memset(&j, 0, sizeof j);
+    if (!geom_init(&j.g, ctx->node, &ctx->in[0], &ctx->out[0], NULL))
+        return zn_error_set(ZN_ERR_RUNTIME, "%s: attributes do not fit the shapes",
+                            zn_op_name(ctx->node->op));
+    j.x = ctx->in[0].data;
+    j.y = ctx->out[0].data;
+    j.is_max = ctx->node->op == ZN_OP_MAX_POOL;
+    j.count_pad = zn_attrs_int(ctx->node->attrs, ctx->node->n_attrs, "count_include_pad", 0) != 0;
+    int64_t planes = ctx->in[0].dims[0] * ctx->in[0].dims[1];
+    int64_t work = j.g.out_sz * j.g.k_sz;
+    zn_parallel_for(ctx->pool, planes, work >= 8192 ? 1 : 8192 / (work ? work : 1), pool_planes, &j);
+    return ZN_OK;
+}
+
+/* ---- GlobalAveragePool -------------------------------------------------------------------- */
+
+typedef struct gap_job {
+    const float *x;
+    float *y;
+    int64_t sz;
+    bool avx2;
+} gap_job;
+
+ZN_AVX2 static float sum_avx2(const float *x, int64_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + i));
+        s1 = _mm256_add_ps(s1, _mm256_loadu_ps(x + i + 8));
+    }
+    if (i + 8 <= n) {
+        s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + i));
+        i += 8;
+    }
+    if (i < n) s1 = _mm256_add_ps(s1, _mm256_maskload_ps(x + i, zn_v8_tail_mask(n - i)));
+    s0 = _mm256_add_ps(s0, s1);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s0), _mm256_extractf128_ps(s0, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+    return _mm_cvtss_f32(h);
+}
+
+static void gap_planes(void *arg, int64_t begin, int64_t end) {
+    const gap_job *j = arg;
+    for (int64_t p = begin; p < end; p++) {
+        const float *x = j->x + p * j->sz;
+        float s = 0.0f;
+        if (j->avx2) {
+            s = sum_avx2(x, j->sz);
+        } else {
+            for (int64_t i = 0; i < j->sz; i++) s += x[i];
+        }
+        j->y[p] = j->sz ? s / (float)j->sz : 0.0f;
+    }
+}
+
+static bool gap_supports(const zn_kernel_node *n) {
+    return n->n_in == 1 && n->n_out == 1 && n->in[0].dtype == ZN_F32 &&
+           n->out[0].dtype == ZN_F32 && n->in[0].rank >= 3;
+}
+
+/* y: (N, C, 1...) = mean over the spatial dims of x: (N, C, spatial...) */
+static zn_status gap_run(const zn_exec_ctx *ctx) {
+    const zn_view *X = &ctx->in[0];
+    gap_job j = {X->data, ctx->out[0].data, 1, zn_gemm_path_available(ZN_GEMM_PATH_AVX2)};
+    for (int i = 2; i < X->rank; i++) j.sz *= X->dims[i];
+    int64_t planes = X->dims[0] * X->dims[1];
+    zn_parallel_for(ctx->pool, planes, j.sz >= 4096 ? 1 : 4096 / (j.sz ? j.sz : 1), gap_planes, &j);
+    return ZN_OK;
+}
+
+static const zn_kernel_spec specs[] = {
+    {"cpu.conv", ZN_OP_CONV, ZN_BACKEND_CPU, ZN_F32, 10, 0, conv_supports, conv_prepare,
+     conv_release, conv_run},
+    {"cpu.maxpool", ZN_OP_MAX_POOL, ZN_BACKEND_CPU, ZN_F32, 10, 0, pool_supports, NULL, NULL, pool_run},
+    {"cpu.averagepool", ZN_OP_AVERAGE_POOL, ZN_BACKEND_CPU, ZN_F32, 10, 0, pool_supports, NULL,
+     NULL, pool_run},
+    {"cpu.globalaveragepool", ZN_OP_GLOBAL_AVERAGE_POOL, ZN_BACKEND_CPU, ZN_F32, 10, 0,
+     gap_supports, NULL, NULL, gap_run},
+};
+
+ZN_KERNEL_TABLE(zn_fast_conv_table, specs);

@@ -1,0 +1,239 @@
+/* fast_linalg.c — fast CPU kernels for MatMul and Gemm on zn_sgemm (gemm.h), priority 10.
+ *
+ * fp32, the same semantics as ref_linalg.c (numpy MatMul with batch broadcasting; ONNX Gemm
+ * with transA/transB, alpha, beta and a broadcast C). A constant B (weights) is packed once
+ * at prepare time into the micro-kernel's panel layout, so run() packs only the activations.
+ * Gemm's C goes into the GEMM epilogue when it is a row vector (bias), a column vector or a
+ * full (M,N) matrix and beta is 1; other forms are written into Y first. Not here: f16/bf16,
+ * integer MatMul, fusing an activation that follows the node (the fusion passes do that).
+ */
+#include <string.h>
+
+#include "../../engine/alloc.h"
+#include "../../engine/error.h"
+#include "../kernel.h"
+#include "fast_tables.h"
+#include "gemm.h"
+#include "threadpool.h"
+
+static bool all_f32(const zn_kernel_node *n) {
+    for (int i = 0; i < n->n_in; i++)
+        if (n->in[i].dtype != ZN_DTYPE_UNDEFINED && n->in[i].dtype != ZN_F32) return false;
+    return n->n_out >= 1 && n->out[0].dtype == ZN_F32;
+}
+
+typedef struct packed_state {
+    zn_gemm_packed *b; /* op(B) packed, or NULL when B is not constant */
+} packed_state;
+
+static void packed_release(void *state) {
+    packed_state *s = state;
+    if (!s) return;
+    zn_gemm_packed_free(s->b);
+    zn_free(s);
+}
+
+static zn_status pack_state(zn_kernel_prep *prep, bool tb, int64_t K, int64_t N, const float *b,
+                            int64_t ldb) {
+    packed_state *s = zn_malloc(sizeof *s);
+    if (!s) goto fail;
+    s->b = zn_gemm_pack_b(tb, K, N, b, ldb);
+    if (!s->b) goto fail;
+    prep->state = s;
+    return ZN_OK;
+fail:
+    zn_free(s);
+    return zn_error_set(ZN_ERR_OUT_OF_MEMORY, "no memory to prepack a %lld x %lld weight; "
+                        "free memory or run a smaller model", (long long)K, (long long)N);
+}
+
+/* ---- MatMul ------------------------------------------------------------------------------- */
+
+static bool matmul_supports(const zn_kernel_node *n) {
+    if (n->n_in != 2 || n->n_out != 1 || !all_f32(n)) return false;
+    return n->in[0].rank >= 1 && n->in[1].rank >= 1;
+}
+
+/* a constant B that every batch shares: (K,N) or (K) */
+static zn_status matmul_prepare(const zn_kernel_node *n, zn_kernel_prep *prep) {
+    const zn_view *B = &n->in[1];
+    if (!B->data || B->rank > 2) return ZN_OK;
+    int64_t K = B->dims[0];
+    int64_t N = B->rank == 2 ? B->dims[1] : 1;
+    if (K <= 0 || N <= 0) return ZN_OK;
+    return pack_state(prep, false, K, N, B->data, N);
+}
+
+typedef struct matmul_job {
+    const float *a, *b;
+    float *y;
+    int64_t M, N, K;
+    int64_t batch_rank;
+    int64_t out_batch[ZN_MAX_RANK];
+    int64_t a_bstride[ZN_MAX_RANK], b_bstride[ZN_MAX_RANK]; /* per out batch dim, elements */
+    volatile int failed;
+} matmul_job;
+
+static void batch_offsets(const matmul_job *j, int64_t bi, int64_t *ao, int64_t *bo) {
+    int64_t oa = 0, ob = 0;
+    for (int64_t d = j->batch_rank - 1; d >= 0; d--) {
+        int64_t idx = bi % j->out_batch[d];
+        bi /= j->out_batch[d];
+        oa += idx * j->a_bstride[d];
+        ob += idx * j->b_bstride[d];
+    }
+    *ao = oa;
+    *bo = ob;
+}
+
+static zn_status matmul_one(zn_threadpool *pool, const matmul_job *j, int64_t bi) {
+    int64_t ao, bo;
+    batch_offsets(j, bi, &ao, &bo);
+    zn_gemm_args g = {.M = j->M, .N = j->N, .K = j->K, .alpha = 1.0f, .beta = 0.0f,
+                      .A = j->a + ao, .lda = j->K, .B = j->b + bo, .ldb = j->N,
+                      .C = j->y + bi * j->M * j->N, .ldc = j->N};
+    return zn_sgemm(pool, &g);
+}
+
+static void matmul_batches(void *arg, int64_t begin, int64_t end) {
+    matmul_job *j = arg;
+    for (int64_t bi = begin; bi < end; bi++)
+        if (matmul_one(NULL, j, bi) != ZN_OK) j->failed = 1;
+}
+
+/* y: (batch..., M, N) = a: (batch_a..., M, K) @ b: (batch_b..., K, N), numpy semantics */
+static zn_status matmul_run(const zn_exec_ctx *ctx) {
+    const zn_view *A = &ctx->in[0], *B = &ctx->in[1];
+    zn_view *Y = &ctx->out[0];
+    const packed_state *ps = ctx->state;
+    int ra = A->rank, rb = B->rank;
+    int64_t M = ra >= 2 ? A->dims[ra - 2] : 1;
+    int64_t K = A->dims[ra - 1];
+    int64_t N = rb >= 2 ? B->dims[rb - 1] : 1;
+    int64_t Kb = rb >= 2 ? B->dims[rb - 2] : B->dims[0];
+    if (K != Kb)
+        return zn_error_set(ZN_ERR_RUNTIME, "MatMul inner dims differ at run time (%lld vs %lld)",
+                            (long long)K, (long long)Kb);
+    int abr = ra > 2 ? ra - 2 : 0, bbr = rb > 2 ? rb - 2 : 0;
+    matmul_job j;
+    memset(&j, 0, sizeof j);
+    j.a = A->data;
+    j.b = B->data;
+    j.y = Y->data;
+    j.M = M;
+    j.N = N;
+    j.K = K;
+    j.batch_rank = abr > bbr ? abr : bbr;
+    int64_t batches = 1;
+    int64_t sa = M * K, sb = K * N;
+    for (int64_t d = j.batch_rank - 1; d >= 0; d--) {
+        int64_t ia = d - (j.batch_rank - abr), ib = d - (j.batch_rank - bbr);
+        int64_t da = ia >= 0 ? A->dims[ia] : 1, db = ib >= 0 ? B->dims[ib] : 1;
+        int64_t dout = da > db ? da : db;
+        if ((da != dout && da != 1) || (db != dout && db != 1))
+            return zn_error_set(ZN_ERR_RUNTIME, "MatMul batch dims do not broadcast at run time");
+        j.out_batch[d] = dout;
+        j.a_bstride[d] = da == 1 ? 0 : sa;
+        j.b_bstride[d] = db == 1 ? 0 : sb;
+        sa *= da;
+        sb *= db;
+        batches *= dout;
+    }
+    if (zn_view_numel(Y) != batches * M * N)
+        return zn_error_set(ZN_ERR_RUNTIME, "MatMul output holds %lld elements, expected %lld",
+                            (long long)zn_view_numel(Y), (long long)(batches * M * N));
+    if (bbr == 0) { /* b shared by every batch: a's batches are rows of one (batches*M, K) */
+        zn_gemm_args g = {.M = batches * M, .N = N, .K = K, .alpha = 1.0f, .beta = 0.0f,
+                          .A = j.a, .lda = K, .B = j.b, .ldb = N, .C = j.y, .ldc = N,
+                          .packed_b = ps ? ps->b : NULL};
+        return zn_sgemm(ctx->pool, &g);
+    }
+    int threads = zn_threadpool_size(ctx->pool);
+    if (batches >= threads && threads > 1) {
+        zn_parallel_for(ctx->pool, batches, 1, matmul_batches, &j);
+        if (j.failed) return zn_error_set(ZN_ERR_OUT_OF_MEMORY, "MatMul: no memory for GEMM buffers");
+        return ZN_OK;
+    }
+    for (int64_t bi = 0; bi < batches; bi++) {
+        zn_status st = matmul_one(ctx->pool, &j, bi);
+        if (st != ZN_OK) return st;
+    }
+    return ZN_OK;
+}
+
+/* ---- Gemm --------------------------------------------------------------------------------- */
+
+static bool gemm_supports(const zn_kernel_node *n) {
+    if (n->n_in < 2 || n->n_in > 3 || n->n_out != 1 || !all_f32(n)) return false;
+    if (n->in[0].rank != 2 || n->in[1].rank != 2) return false;
+    if (n->n_in == 3 && n->in[2].dtype != ZN_DTYPE_UNDEFINED && n->in[2].rank > 2) return false;
+    return true;
+}
+
+static zn_status gemm_prepare(const zn_kernel_node *n, zn_kernel_prep *prep) {
+    const zn_view *B = &n->in[1];
+    if (!B->data) return ZN_OK;
+    bool tb = zn_attrs_int(n->attrs, n->n_attrs, "transB", 0) != 0;
+    int64_t K = tb ? B->dims[1] : B->dims[0], N = tb ? B->dims[0] : B->dims[1];
+    if (K <= 0 || N <= 0) return ZN_OK;
+    return pack_state(prep, tb, K, N, B->data, B->dims[1]);
+}
+
+/* y: (M,N) = alpha * op(a) @ op(b) + beta * c, c broadcast to (M,N) */
+static zn_status gemm_run(const zn_exec_ctx *ctx) {
+    const zn_kernel_node *n = ctx->node;
+    const zn_view *A = &ctx->in[0], *B = &ctx->in[1];
+    zn_view *Y = &ctx->out[0];
+    const packed_state *ps = ctx->state;
+    bool ta = zn_attrs_int(n->attrs, n->n_attrs, "transA", 0) != 0;
+    bool tb = zn_attrs_int(n->attrs, n->n_attrs, "transB", 0) != 0;
+    float alpha = zn_attrs_float(n->attrs, n->n_attrs, "alpha", 1.0f);
+    float beta = zn_attrs_float(n->attrs, n->n_attrs, "beta", 1.0f);
+    int64_t M = ta ? A->dims[1] : A->dims[0];
+    int64_t K = ta ? A->dims[0] : A->dims[1];
+    int64_t Kb = tb ? B->dims[1] : B->dims[0];
+    int64_t N = tb ? B->dims[0] : B->dims[1];
+    if (K != Kb || Y->rank != 2 || Y->dims[0] != M || Y->dims[1] != N)
+        return zn_error_set(ZN_ERR_RUNTIME, "Gemm shapes changed after compile (re-compile the "
+                            "plan for these input shapes)");
+    float *y = Y->data;
+    zn_gemm_args g = {.trans_a = ta, .trans_b = tb, .M = M, .N = N, .K = K, .alpha = alpha,
+                      .beta = 0.0f, .A = A->data, .lda = A->dims[1], .B = B->data,
+                      .ldb = B->dims[1], .C = y, .ldc = N, .packed_b = ps ? ps->b : NULL};
+    const zn_view *Cv = ctx->n_in == 3 && ctx->in[2].dtype != ZN_DTYPE_UNDEFINED ? &ctx->in[2] : NULL;
+    if (Cv && beta != 0.0f) {
+        const float *c = Cv->data;
+        int64_t cm = 1, cn = 1;
+        if (Cv->rank == 1) cn = Cv->dims[0];
+        if (Cv->rank == 2) {
+            cm = Cv->dims[0];
+            cn = Cv->dims[1];
+        }
+        if ((cm != 1 && cm != M) || (cn != 1 && cn != N))
+            return zn_error_set(ZN_ERR_RUNTIME, "Gemm's C does not broadcast to (%lld,%lld)",
+                                (long long)M, (long long)N);
+        if (beta == 1.0f && cm == 1 && cn == N && N > 1) {
+            g.bias_col = c;
+        } else if (beta == 1.0f && cm == M && cn == 1 && M > 1) {
+            g.bias_row = c;
+        } else if (beta == 1.0f && cm == M && cn == N) {
+            g.residual = c;
+            g.ldr = N;
+        } else {
+            for (int64_t i = 0; i < M; i++)
+                for (int64_t q = 0; q < N; q++)
+                    y[i * N + q] = beta * c[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : q)];
+            g.beta = 1.0f;
+        }
+    }
+    return zn_sgemm(ctx->pool, &g);
+}
+
+static const zn_kernel_spec specs[] = {
+    {"cpu.matmul", ZN_OP_MATMUL, ZN_BACKEND_CPU, ZN_F32, 10, 0, matmul_supports, matmul_prepare,
+     packed_release, matmul_run},
+    {"cpu.gemm", ZN_OP_GEMM, ZN_BACKEND_CPU, ZN_F32, 10, 0, gemm_supports, gemm_prepare,
+     packed_release, gemm_run},
+};
+
+ZN_KERNEL_TABLE(zn_fast_linalg_table, specs);
