@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "reports/charts.h"
 #include "reports/run_record.h"
 
 int cmd_report(int argc, char **argv) {
@@ -44,7 +45,7 @@ int cmd_report(int argc, char **argv) {
         else { cli_print_error(NULL); rc = ZN_EXIT_FAIL; }
         free(text);
     }
-    if (md && zn_record_write_markdown(&rec, md) != ZN_OK) { cli_print_error("--report"); rc = ZN_EXIT_FAIL; }
+    if (md && zn_record_write_report(&rec, md) != ZN_OK) { cli_print_error("--report"); rc = ZN_EXIT_FAIL; }
     if (json && zn_record_write_json(&rec, json) != ZN_OK) { cli_print_error("--json"); rc = ZN_EXIT_FAIL; }
     if (mlperf && zn_record_write_mlperf_summary(&rec, mlperf) != ZN_OK) { cli_print_error("--mlperf-log"); rc = ZN_EXIT_FAIL; }
     zn_record_free(&rec);

@@ -16,13 +16,25 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "reports/charts.h"
+#include "reports/metrics.h"
+#include "reports/sweep.h"
 #include "runner.h"
+
+#define SWEEP_MAX 8 /* values per swept option */
+
+/* A comma list given for a sweepable option: "--batch 1,8,32". */
+typedef struct sweep_list {
+    int n;
+    char values[SWEEP_MAX][32];
+} sweep_list;
 
 typedef struct run_cli {
     zn_runner_opts r;
-    const char *report, *json, *mlperf_dir;
+    const char *report, *json, *mlperf_dir, *metrics, *csv;
     bool quiet;
     bool mlperf;
+    sweep_list batch, threads, precision, qps; /* n == 0: not swept */
 } run_cli;
 
 static void run_usage(FILE *f) {
@@ -39,7 +51,8 @@ static void run_usage(FILE *f) {
           "  --seed N                 weights of zoo models, synthetic inputs, schedule (default 42)\n"
           "scenario (MLPerf LoadGen semantics)\n"
           "  --scenario S             single-stream | multi-stream | server | offline\n"
-          "  --test-mode M            performance | accuracy              (default performance)\n"
+          "  --test-mode M            performance | accuracy | find-peak  (default performance;\n"
+          "                           find-peak searches the highest server QPS meeting the bound)\n"
           "  --duration T             minimum duration, with units: 500ms, 10s, 2m\n"
           "  --max-duration T         stop after this long whatever the other rules say\n"
           "  --min-queries N          minimum queries (offline: samples)\n"
@@ -55,8 +68,13 @@ static void run_usage(FILE *f) {
           "  --mlperf                 MLPerf's official minimums (600 s, 1024+ queries)\n"
           "  --data DIR               reference data (test_data_set folders) for accuracy mode\n"
           "  --no-profile             no per-node timing\n"
+          "sweeps\n"
+          "  --batch, --threads, --precision and --target-qps take comma lists (--batch 1,8,32):\n"
+          "  every combination runs, and --report writes one table and chart across them\n"
           "output\n"
-          "  --report FILE.md         markdown report\n"
+          "  --report FILE.md         markdown report with PNG charts beside it\n"
+          "  --metrics FILE.prom      Prometheus text exposition (histogram, counters, per-op time)\n"
+          "  --csv FILE.csv           per-query latencies\n"
           "  --json FILE.json         the run record (re-render with `zenith-bench report`)\n"
           "  --mlperf-log DIR         DIR/mlperf_log_summary.txt in LoadGen's layout\n"
           "  -q, --quiet              no progress on stderr\n",
@@ -80,6 +98,32 @@ static int opt_value(int argc, char **argv, int *i, const char *name, const char
 
 static int bad(const char *opt, const char *v, const char *hint) {
     return cli_usage_error(hint, "bad %s value '%s'", opt, v);
+}
+
+static int split_list(const char *v, sweep_list *sl) {
+    sl->n = 0;
+    const char *p = v;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == 0 || len >= sizeof sl->values[0] || sl->n >= SWEEP_MAX) return -1;
+        memcpy(sl->values[sl->n], p, len);
+        sl->values[sl->n][len] = 0;
+        sl->n++;
+        p += len + (comma ? 1 : 0);
+        if (comma && !*p) return -1;
+    }
+    return sl->n >= 1 ? 0 : -1;
+}
+
+static int check_sweep_value(const char *name, const char *v) {
+    long n;
+    double d;
+    if (!strcmp(name, "--batch") && cli_parse_long(v, 1, 65536, &n)) return bad(name, v, "give whole numbers from 1 to 65536");
+    if (!strcmp(name, "--threads") && cli_parse_long(v, 1, 1024, &n)) return bad(name, v, "give whole numbers from 1 to 1024");
+    if (!strcmp(name, "--precision") && zn_precision_parse(v) < 0) return bad(name, v, "use fp32, fp16 or bf16");
+    if (!strcmp(name, "--target-qps") && cli_parse_double(v, 1e-3, 1e7, &d)) return bad(name, v, "give positive rates");
+    return 0;
 }
 
 static int parse_run(int argc, char **argv, run_cli *o) {
@@ -107,7 +151,8 @@ static int parse_run(int argc, char **argv, run_cli *o) {
             "--model", "--backend", "--precision", "--mode", "--threads", "--batch", "--shape", "--seed",
             "--scenario", "--test-mode", "--duration", "--max-duration", "--min-queries", "--max-queries",
             "--target-qps", "--latency-bound", "--latency-percentile", "--samples-per-query", "--max-batch",
-            "--max-queue-delay", "--workers", "--warmup", "--data", "--report", "--json", "--mlperf-log"};
+            "--max-queue-delay", "--workers", "--warmup", "--data", "--report", "--json", "--mlperf-log",
+            "--metrics", "--csv"};
         int which = -1, r = 0;
         for (int k = 0; k < (int)(sizeof with_value / sizeof *with_value) && which < 0; k++)
             if ((r = opt_value(argc, argv, &i, with_value[k], &v)) != 0) which = k;
@@ -115,6 +160,18 @@ static int parse_run(int argc, char **argv, run_cli *o) {
         const char *name = with_value[which];
         if (r < 0) return cli_usage_error("see zenith-bench run --help", "%s needs a value", name);
         long n;
+        sweep_list *sl = !strcmp(name, "--batch") ? &o->batch : !strcmp(name, "--threads") ? &o->threads
+                       : !strcmp(name, "--precision") ? &o->precision : !strcmp(name, "--target-qps") ? &o->qps : NULL;
+        if (sl && strchr(v, ',')) {
+            if (split_list(v, sl) != 0)
+                return cli_usage_error("give at most 8 comma-separated values, e.g. --batch 1,8,32", "bad %s list '%s'",
+                                       name, v);
+            v = sl->values[0]; /* validated below like a single value; the sweep applies the rest */
+            for (int k = 1; k < sl->n; k++) {
+                int rc = check_sweep_value(name, sl->values[k]);
+                if (rc) return rc;
+            }
+        }
         if (!strcmp(name, "--model")) o->r.model.model = v;
         else if (!strcmp(name, "--backend")) {
             int b = zn_backend_parse(v);
@@ -159,6 +216,8 @@ static int parse_run(int argc, char **argv, run_cli *o) {
         else if (!strcmp(name, "--report")) o->report = v;
         else if (!strcmp(name, "--json")) o->json = v;
         else if (!strcmp(name, "--mlperf-log")) o->mlperf_dir = v;
+        else if (!strcmp(name, "--metrics")) o->metrics = v;
+        else if (!strcmp(name, "--csv")) o->csv = v;
     }
     if (!o->r.model.model)
         return cli_usage_error("name one: zenith-bench run --model resnet50 (see zenith-bench models)", "no model given");
@@ -338,8 +397,16 @@ static int write_outputs(const run_cli *o, const zn_record *rec) {
         else fprintf(stderr, "wrote %s\n", o->json);
     }
     if (o->report) {
-        if (zn_record_write_markdown(rec, o->report) != ZN_OK) { cli_print_error("--report"); rc = 1; }
-        else fprintf(stderr, "wrote %s\n", o->report);
+        if (zn_record_write_report(rec, o->report) != ZN_OK) { cli_print_error("--report"); rc = 1; }
+        else fprintf(stderr, "wrote %s (charts beside it)\n", o->report);
+    }
+    if (o->metrics) {
+        if (zn_record_write_prometheus(rec, o->metrics) != ZN_OK) { cli_print_error("--metrics"); rc = 1; }
+        else fprintf(stderr, "wrote %s\n", o->metrics);
+    }
+    if (o->csv) {
+        if (zn_record_write_latency_csv(rec, o->csv) != ZN_OK) { cli_print_error("--csv"); rc = 1; }
+        else fprintf(stderr, "wrote %s\n", o->csv);
     }
     if (o->mlperf_dir) {
         if (zn_record_write_mlperf_summary(rec, o->mlperf_dir) != ZN_OK) { cli_print_error("--mlperf-log"); rc = 1; }
@@ -364,11 +431,111 @@ static int check_writable(const char *path, const char *opt) {
     return 0;
 }
 
+static void install_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* "out.json" + "batch=8 threads=2" -> "out-batch8-threads2.json" */
+static void sweep_path(const char *path, const char *label, char *buf, size_t cap) {
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    size_t stem = (dot && (!slash || dot > slash)) ? (size_t)(dot - path) : strlen(path);
+    char lab[96];
+    size_t n = 0;
+    for (const char *p = label; *p && n + 1 < sizeof lab; p++)
+        if (*p == ' ') lab[n++] = '-';
+        else if (*p != '=') lab[n++] = *p;
+    lab[n] = 0;
+    snprintf(buf, cap, "%.*s-%s%s", (int)stem, path, lab, dot && stem < strlen(path) ? path + stem : "");
+}
+
+/* Every combination of the swept options, one run each; one report across them. */
+static int run_sweep(run_cli *o) {
+    sweep_list one = {1, {""}};
+    const sweep_list *lb = o->batch.n ? &o->batch : &one, *lt = o->threads.n ? &o->threads : &one;
+    const sweep_list *lp = o->precision.n ? &o->precision : &one, *lq = o->qps.n ? &o->qps : &one;
+    int total = lb->n * lt->n * lp->n * lq->n;
+    if (total > ZN_SWEEP_MAX_RUNS)
+        return cli_usage_error("sweep fewer values", "the sweep has %d combinations; at most %d", total, ZN_SWEEP_MAX_RUNS);
+    zn_record *recs = calloc((size_t)total, sizeof *recs);
+    if (!recs) {
+        fprintf(stderr, "error: out of memory\n");
+        return ZN_EXIT_FAIL;
+    }
+    install_signals();
+    o->r.interrupted = &g_interrupted;
+    int n = 0, rc = ZN_EXIT_OK;
+    for (int ib = 0; ib < lb->n; ib++)
+        for (int it = 0; it < lt->n; it++)
+            for (int ip = 0; ip < lp->n; ip++)
+                for (int iq = 0; iq < lq->n && !g_interrupted; iq++) {
+                    zn_runner_opts r = o->r;
+                    if (o->batch.n) r.model.batch = atoi(lb->values[ib]);
+                    if (o->threads.n) r.cfg.threads = atoi(lt->values[it]);
+                    if (o->precision.n) r.cfg.precision = (zn_precision)zn_precision_parse(lp->values[ip]);
+                    if (o->qps.n) r.settings.target_qps = atof(lq->values[iq]);
+                    if (!o->quiet) fprintf(stderr, "sweep %d/%d ...\n", n + 1, total);
+                    zn_live *live = zn_live_new();
+                    if (!live) break;
+                    g_live = live;
+                    const char *stage_failed = "";
+                    zn_status st = zn_runner_run(&r, live, NULL, NULL, &recs[n], &stage_failed);
+                    g_live = NULL;
+                    zn_live_free(live);
+                    if (st != ZN_OK && !recs[n].results.present) {
+                        cli_print_error(stage_failed);
+                        rc = ZN_EXIT_FAIL;
+                    }
+                    n++;
+                }
+    const zn_record *ptrs[ZN_SWEEP_MAX_RUNS];
+    for (int i = 0; i < n; i++) ptrs[i] = &recs[i];
+    printf("%-36s %12s %12s %12s %12s  %s\n", "configuration", "p50", "p90", "p99", "samples/s", "verdict");
+    for (int i = 0; i < n; i++) {
+        char label[128], a[32], b[32], c[32];
+        zn_sweep_label(ptrs, n, i, label, sizeof label);
+        const zn_record_results *res = &recs[i].results;
+        printf("%-36s %12s %12s %12s %12.2f  %s\n", label, cli_duration_ns((double)res->p50_ns, a, 32),
+               cli_duration_ns((double)res->p90_ns, b, 32), cli_duration_ns((double)res->p99_ns, c, 32),
+               res->samples_per_second, zn_record_verdict(&recs[i]));
+        if (o->json) {
+            char path[1200];
+            sweep_path(o->json, label, path, sizeof path);
+            if (zn_record_write_json(&recs[i], path) != ZN_OK) {
+                cli_print_error("--json");
+                rc = ZN_EXIT_FAIL;
+            } else {
+                fprintf(stderr, "wrote %s\n", path);
+            }
+        }
+        if (strcmp(zn_record_verdict(&recs[i]), "VALID") != 0 && rc == ZN_EXIT_OK) rc = ZN_EXIT_FAIL;
+    }
+    if (o->report && n > 0) {
+        if (zn_sweep_write_report(ptrs, n, o->report) != ZN_OK) {
+            cli_print_error("--report");
+            rc = ZN_EXIT_FAIL;
+        } else {
+            fprintf(stderr, "wrote %s (sweep table and chart)\n", o->report);
+        }
+    }
+    for (int i = 0; i < total; i++) zn_record_free(&recs[i]);
+    free(recs);
+    return g_interrupted ? ZN_EXIT_INTERRUPTED : rc;
+}
+
 int cmd_run(int argc, char **argv) {
     run_cli o;
     int rc = parse_run(argc, argv, &o);
     if (rc != 0) return rc < 0 ? ZN_EXIT_OK : rc;
-    if ((rc = check_writable(o.json, "--json")) || (rc = check_writable(o.report, "--report"))) return rc;
+    if ((rc = check_writable(o.json, "--json")) || (rc = check_writable(o.report, "--report")) ||
+        (rc = check_writable(o.metrics, "--metrics")) || (rc = check_writable(o.csv, "--csv")))
+        return rc;
+    if (o.batch.n > 1 || o.threads.n > 1 || o.precision.n > 1 || o.qps.n > 1) return run_sweep(&o);
 
     zn_live *live = zn_live_new();
     if (!live) {
@@ -377,12 +544,7 @@ int cmd_run(int argc, char **argv) {
     }
     g_live = live;
     o.r.interrupted = &g_interrupted;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    install_signals();
 
     progress p = {.live = live, .tty = isatty(2) != 0};
     atomic_init(&p.done, 0);

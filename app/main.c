@@ -5,6 +5,7 @@
  *   zenith-bench inspect --model NAME|FILE.onnx         ops, shapes, parameters, FLOPs
  *   zenith-bench check --model FILE.onnx [--data DIR]   outputs against reference outputs
  *   zenith-bench report RUN.json --report out.md        re-render a saved run
+ *   zenith-bench compare A.json B.json [--report d.md]  compare saved runs
  *   zenith-bench --report out.md [run options]          the same as `run`
  */
 #include <stdio.h>
@@ -22,6 +23,7 @@ static void usage(FILE *f) {
           "  inspect   show a model's inputs, outputs, ops, parameters, FLOPs and support\n"
           "  check     compare a model's outputs against reference outputs\n"
           "  report    re-render a saved run record (--json) as markdown\n"
+          "  compare   compare saved run records: ratios, significance, per-op deltas\n"
           "\n"
           "`zenith-bench <command> --help` describes each command's options.\n"
           "exit codes: 0 done, 1 run failed or INVALID, 2 bad usage, 3 model could not be\n"
@@ -44,7 +46,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "inspect")) return cmd_inspect(argc - 1, argv + 1);
     if (!strcmp(cmd, "check")) return cmd_check(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "compare")) return cmd_compare(argc - 1, argv + 1);
     if (cmd[0] == '-') return cmd_run(argc, argv); /* `zenith-bench --report out.md --model ...` */
-    return cli_usage_error("commands are run, models, inspect, check and report; see zenith-bench --help",
+    return cli_usage_error("commands are run, models, inspect, check, report and compare; see zenith-bench --help",
                            "unknown command '%s'", cmd);
 }

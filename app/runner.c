@@ -20,6 +20,7 @@
 #include "profiling/nvtx.h"
 #include "suites/accuracy.h"
 #include "suites/dataset.h"
+#include "suites/peak.h"
 #include "suites/samples.h"
 
 #define MAX_IO 64
@@ -131,6 +132,22 @@ static zn_status sut_run(void *user, int worker, const int64_t *samples, int n) 
     return st;
 }
 
+/* find-peak: one short server run at the offered QPS. */
+typedef struct peak_ctx {
+    zn_test_settings ts;
+    const zn_sut *sut;
+    zn_live *live;
+} peak_ctx;
+
+static zn_status peak_run_at(void *user, double qps, zn_test_results *out) {
+    peak_ctx *p = user;
+    zn_test_settings s = p->ts;
+    s.target_qps = qps;
+    s.mode = ZN_TEST_PERFORMANCE;
+    zn_status st = zn_loadgen_run(&s, p->sut, p->live, out);
+    return st;
+}
+
 static void stage(zn_runner_stage_fn fn, void *user, const char *s, const char *detail) {
     if (fn) fn(user, s, detail);
 }
@@ -157,6 +174,12 @@ zn_status zn_runner_run(const zn_runner_opts *o, zn_live *live, zn_runner_stage_
     *stage_failed = "load";
 
     b.accuracy = ts.mode == ZN_TEST_ACCURACY;
+    if (ts.mode == ZN_TEST_FIND_PEAK && ts.scenario != ZN_SCENARIO_SERVER) {
+        st = zn_error_set(ZN_ERR_INVALID_ARGUMENT, "find-peak searches the server scenario's QPS; --scenario is %s",
+                          zn_scenario_name(ts.scenario));
+        zn_error_hint("add --scenario server");
+        goto done;
+    }
     b.max_batch = b.accuracy || ts.max_batch < 1 ? 1 : ts.max_batch;
     ts.max_batch = b.max_batch;
     b.b0 = o->model.batch > 0 ? o->model.batch : 1;
@@ -331,7 +354,25 @@ zn_status zn_runner_run(const zn_runner_opts *o, zn_live *live, zn_runner_stage_
     /* the harness's own cost per query, on this machine now (a few ms) */
     double overhead_ns = zn_loadgen_measure_overhead(20000);
     zn_sut sut = {&b, workers, sut_run};
-    zn_status run_st = zn_loadgen_run(&ts, &sut, live, &res);
+    zn_status run_st;
+    if (ts.mode == ZN_TEST_FIND_PEAK) {
+        /* search, then a confirmation run at the peak whose results the record carries */
+        peak_ctx pc = {ts, &sut, live};
+        pc.ts.mode = ZN_TEST_PERFORMANCE;
+        zn_peak_opts po;
+        zn_peak_opts_default(&po);
+        po.start_qps = o->settings.target_qps > 0 ? o->settings.target_qps : 10;
+        run_st = zn_peak_search(&po, peak_run_at, &pc, &rec->peak);
+        rec->has_peak = rec->peak.n_points > 0;
+        ts.mode = ZN_TEST_PERFORMANCE;
+        if (run_st == ZN_OK) {
+            stage(stage_fn, user, "confirming", "the peak with a server run");
+            ts.target_qps = rec->peak.found ? rec->peak.peak_qps : po.start_qps;
+            run_st = zn_loadgen_run(&ts, &sut, live, &res);
+        }
+    } else {
+        run_st = zn_loadgen_run(&ts, &sut, live, &res);
+    }
     have_results = run_st == ZN_OK || run_st == ZN_ERR_INTERRUPTED || res.query_count > 0 || res.interrupted;
     if (have_results) {
         zn_status fs = zn_record_fill_results(rec, &res);

@@ -147,7 +147,7 @@ zn_status zn_runs_list(const char *dir, zn_run_summary **out, int *n, int *n_ski
     while ((e = readdir(d)) != NULL) {
         size_t len = strlen(e->d_name);
         if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0 || e->d_name[0] == '.') continue;
-        char path[1200];
+        char path[1536];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         zn_record *rec = malloc(sizeof *rec);
         if (!rec) {

@@ -636,7 +636,7 @@ static void vbars(zn_canvas *c, zn_chart_axes *a, int ng, const char *const *gla
     a->xmin = 0;
     a->xmax = ng;
     axes_draw(c, a, 0, plain_unit(), NULL, ystep, yu, ylabel);
-    int gw = (a->x1 - a->x0) / (ng > 0 ? ng : 1), th = zn_text_height(TS);
+    int gw = (a->x1 - a->x0) / (ng > 0 ? ng : 1);
     int pad = gw / 8 > 4 ? gw / 8 : 4, bw = (gw - 2 * pad) / (ns > 0 ? ns : 1);
     if (bw > 90) bw = 90;
     char buf[128], b1[32];
@@ -650,8 +650,8 @@ static void vbars(zn_canvas *c, zn_chart_axes *a, int ng, const char *const *gla
                                    series_fill[st % ZN_CHART_SERIES]);
             if (value_labels) {
                 const char *t = yu.div == 1 && yu.name[0] == 0 ? fmt_rate(v, b1, sizeof b1) : fmt_ns(v, b1, sizeof b1);
-                int tw = zn_text_width(t, TS);
-                if (tw <= bw + 24 || ns == 1) zn_canvas_text(c, (x0 + x1) / 2 - tw / 2, y - th - 5, t, INK, TS);
+                int sc = zn_text_width(t, TS) <= bw || ns == 1 ? TS : 1, tw = zn_text_width(t, sc);
+                if (tw <= bw || ns == 1) zn_canvas_text(c, (x0 + x1) / 2 - tw / 2, y - zn_text_height(sc) - 5, t, INK, sc);
             }
         }
         if (glabels && glabels[g]) {
@@ -696,7 +696,7 @@ zn_status zn_chart_compare(const zn_record *const *recs, int n, const char *cons
     char yl[64];
     snprintf(yl, sizeof yl, "query latency (%s)", yu.name);
     static const char *const groups[4] = {"p50", "p90", "p99", "p99.9"};
-    vbars(&c, &a, 4, groups, ns, lat, yu, yl, n <= 3, true);
+    vbars(&c, &a, 4, groups, ns, lat, yu, yl, n <= 4, true);
     zn_chart_axes t;
     t.x0 = 900;
     t.x1 = W - 30;

@@ -18,7 +18,7 @@
 
 /* Relative file names of the charts drawn for this report ("" = not drawn). */
 typedef struct chart_links {
-    char hist[512], time[512], qps[512], ops[512], nodes[512];
+    char hist[512], time[512], qps[512], ops[512], nodes[512], peak[512];
 } chart_links;
 
 typedef struct sb {
@@ -260,6 +260,9 @@ static void section_results(sb *b, const zn_record *rec, const chart_links *ch) 
     out(b, "| QPS with harness overhead | %.2f | |\n", r->qps_with_overhead);
     out(b, "| QPS without harness overhead | %.2f | |\n", r->qps_without_overhead);
     out(b, "| samples/s | %.2f | |\n", r->samples_per_second);
+    if (r->harness_overhead_ns > 0)
+        out(b, "| harness cost per query (issue + complete) | %s | %.0f ns |\n", fmt_ns(r->harness_overhead_ns),
+            r->harness_overhead_ns);
     if (!strcmp(rec->settings.scenario, "server"))
         out(b, "| scheduled / completed QPS | %.2f / %.2f | |\n", r->scheduled_qps, r->completed_qps);
     struct {
@@ -373,6 +376,30 @@ static void section_accuracy(sb *b, const zn_record *rec) {
     out(b, "\n");
 }
 
+/* find-peak: every step of the search, and the curve of latency against offered load. */
+static void section_peak(sb *b, const zn_record *rec, const chart_links *ch) {
+    if (!rec->has_peak) return;
+    const zn_peak_result *pk = &rec->peak;
+    out(b, "## Peak search\n\n");
+    if (pk->found)
+        out(b, "Highest offered load meeting the bound: **%.2f QPS** (bracket %.2f VALID .. %.2f INVALID, "
+               "precision %.0f%%). %s\n\n",
+            pk->peak_qps, pk->lo_qps, pk->hi_qps, 100 * pk->precision, pk->note);
+    else
+        out(b, "No offered load met the bound. %s\n\n", pk->note);
+    out(b, "Bracketing by doubling, then bisection; each step is a short server run judged by the same rules. "
+           "The results above are a confirmation run at the peak.\n\n");
+    out(b, "| Step | Offered QPS | Achieved QPS | Latency at p%g | Bound | Verdict |\n|---:|---:|---:|---:|---:|---|\n",
+        pk->n_points ? pk->points[0].percentile : 99.0);
+    for (int i = 0; i < pk->n_points && i < ZN_PEAK_MAX_POINTS; i++) {
+        const zn_peak_point *p = &pk->points[i];
+        out(b, "| %d | %.2f | %.2f | %s | %s | %s |\n", i + 1, p->qps, p->achieved_qps, fmt_ns((double)p->latency_ns),
+            fmt_ns((double)p->bound_ns), p->valid ? "VALID" : cell(p->reason[0] ? p->reason : "INVALID"));
+    }
+    out(b, "\n");
+    if (ch && ch->peak[0]) out(b, "![latency against offered load](%s)\n\n", ch->peak);
+}
+
 static char *render(const zn_record *rec, int top_n, const chart_links *ch) {
     if (top_n <= 0) top_n = 10;
     sb b = {0};
@@ -395,6 +422,7 @@ static char *render(const zn_record *rec, int top_n, const chart_links *ch) {
     section_compile(&b, rec);
     section_settings(&b, rec);
     section_results(&b, rec, ch);
+    section_peak(&b, rec, ch);
     section_verdict(&b, rec);
     section_profile(&b, rec, top_n, ch);
     section_accuracy(&b, rec);
@@ -442,6 +470,16 @@ zn_status zn_record_write_report(const zn_record *rec, const char *md_path) {
         (st = chart(rec, md_path, "nodes", zn_chart_node_bars, ch.nodes, sizeof ch.nodes)) != ZN_OK) {
         zn_error_prefix("report");
         return st;
+    }
+    if (rec->has_peak) {
+        char path[4096];
+        zn_chart_paths(md_path, "peak", path, sizeof path, ch.peak, sizeof ch.peak);
+        st = zn_chart_peak(&rec->peak, rec, path, NULL);
+        if (st == ZN_ERR_NOT_FOUND) ch.peak[0] = 0;
+        else if (st != ZN_OK) {
+            zn_error_prefix("report");
+            return st;
+        }
     }
     char *s = render(rec, 10, &ch);
     if (!s) return zn_last_error()->status;

@@ -123,6 +123,18 @@ static const field accuracy_fields[] = {
     F(zn_accuracy, has_top1), F(zn_accuracy, top1_rows), F(zn_accuracy, top1_agree), F(zn_accuracy, pass),
 };
 
+static const field peak_fields[] = {
+    F(zn_peak_result, found), F(zn_peak_result, converged), F(zn_peak_result, peak_qps),
+    F(zn_peak_result, lo_qps), F(zn_peak_result, hi_qps), F(zn_peak_result, precision),
+    F(zn_peak_result, note),
+};
+
+static const field peak_point_fields[] = {
+    F(zn_peak_point, qps), F(zn_peak_point, achieved_qps), F(zn_peak_point, latency_ns),
+    F(zn_peak_point, bound_ns), F(zn_peak_point, percentile), F(zn_peak_point, valid),
+    F(zn_peak_point, reason),
+};
+
 #define SAFE_INT 9007199254740992.0 /* 2^53 */
 
 static void put_i64(cJSON *o, const char *k, int64_t v) {
@@ -682,6 +694,17 @@ static cJSON *record_json(const zn_record *rec) {
     } else {
         cJSON_AddNullToObject(root, "accuracy");
     }
+
+    if (rec->has_peak) {
+        cJSON *pk = cJSON_AddObjectToObject(root, "peak");
+        put_fields(pk, &rec->peak, peak_fields, N(peak_fields));
+        cJSON *pts = cJSON_AddArrayToObject(pk, "points");
+        for (int i = 0; i < rec->peak.n_points && i < ZN_PEAK_MAX_POINTS; i++) {
+            cJSON *x = cJSON_CreateObject();
+            put_fields(x, &rec->peak.points[i], peak_point_fields, N(peak_point_fields));
+            cJSON_AddItemToArray(pts, x);
+        }
+    }
     return root;
 }
 
@@ -953,6 +976,15 @@ static zn_status from_json(const char *json, zn_record *rec, const char *where) 
             const cJSON *nm = cJSON_GetObjectItemCaseSensitive(x, "name");
             if (cJSON_IsString(nm)) copy_str(o->name, sizeof o->name, nm->valuestring);
             get_fields(x, &o->acc, accuracy_fields, N(accuracy_fields));
+        }
+    }
+    const cJSON *pk = cJSON_GetObjectItemCaseSensitive(root, "peak");
+    if (cJSON_IsObject(pk)) {
+        rec->has_peak = true;
+        get_fields(pk, &rec->peak, peak_fields, N(peak_fields));
+        cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(pk, "points")) {
+            if (rec->peak.n_points >= ZN_PEAK_MAX_POINTS) break;
+            get_fields(x, &rec->peak.points[rec->peak.n_points++], peak_point_fields, N(peak_point_fields));
         }
     }
     goto done;

@@ -25,6 +25,7 @@
 #include "suites/accuracy.h"
 #include "suites/histogram.h"
 #include "suites/loadgen.h"
+#include "suites/peak.h"
 
 #define ZN_RECORD_SCHEMA_VERSION 1
 #define ZN_TOOL_VERSION "0.1.0"
@@ -187,6 +188,8 @@ typedef struct zn_record {
     bool has_profile;
     zn_profile profile;
     zn_record_accuracy accuracy;
+    bool has_peak;            /* --test-mode find-peak: the search; results are the confirmation run */
+    zn_peak_result peak;
 } zn_record;
 
 /* Zeroes the record and sets schema and tool version, creation time, a fresh run id and status

@@ -747,9 +747,9 @@ zn_status zn_loadgen_run(const zn_test_settings *settings, const zn_sut *sut, zn
     zn_status st = zn_test_settings_validate(settings);
     if (st != ZN_OK) return st;
     if (settings->mode == ZN_TEST_FIND_PEAK) {
-        st = zn_error_set(ZN_ERR_UNSUPPORTED, "test mode find-peak is not implemented yet");
-        zn_error_hint("run --test-mode performance at a few --target-qps values and keep the "
-                      "highest VALID one");
+        /* find-peak is a search over many performance runs (suites/peak.c) */
+        st = zn_error_set(ZN_ERR_INVALID_ARGUMENT, "zn_loadgen_run runs one scenario; find-peak is a search");
+        zn_error_hint("call zn_peak_search (suites/peak.h) with a run callback at each offered QPS");
         return st;
     }
     if (settings->n_workers > sut->n_workers) {

@@ -42,8 +42,9 @@ typedef enum zn_scenario {
 typedef enum zn_test_mode {
     ZN_TEST_PERFORMANCE = 0,  /* timed, judged by the rules below */
     ZN_TEST_ACCURACY,         /* every sample of the data set exactly once; no timing rules */
-    ZN_TEST_FIND_PEAK,        /* search for the highest valid QPS: not implemented yet
-                                 (zn_loadgen_run returns ZN_ERR_UNSUPPORTED) */
+    ZN_TEST_FIND_PEAK,        /* search for the highest valid server QPS: zn_peak_search
+                                 (suites/peak.h) runs PERFORMANCE runs; zn_loadgen_run itself
+                                 refuses this mode */
     ZN_TEST_MODE_COUNT
 } zn_test_mode;
 

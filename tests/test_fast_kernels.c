@@ -2,7 +2,8 @@
  * the reference kernels and a plain double-precision GEMM, on fresh random inputs: odd sizes
  * and SIMD tails, 1xN / Nx1, transposes, leading dims wider than the rows, alpha/beta, every
  * epilogue, prepacked operands, one thread vs two, and every SIMD path this CPU can run plus
- * the portable one (forced through the zn_gemm_force_path test hook). */
+ * the portable one (forced through the zn_gemm_force_path test hook). Fused ops (ZnLinear,
+ * ZnConv, ZnAttention) are checked against ref_fused.c. */
 #include "tests/test_util.h"
 
 #include "engine/error.h"
@@ -296,6 +297,14 @@ static int64_t numel(int rank, const int64_t *d) {
     return n;
 }
 
+static bool have_avx2_quiet(void) { return zn_gemm_path_available(ZN_GEMM_PATH_AVX2); }
+
+static bool have_avx2(void) {
+    if (zn_gemm_path_available(ZN_GEMM_PATH_AVX2)) return true;
+    print_message("[ skipped  ] element-wise kernels: no AVX2 on this CPU (reference runs)\n");
+    return false;
+}
+
 /* ---- MatMul / Gemm ------------------------------------------------------------------------ */
 
 static void test_matmul(void **state) {
@@ -455,13 +464,94 @@ static void test_pools(void **state) {
     zn_threadpool_free(pool);
 }
 
-/* ---- element-wise ------------------------------------------------------------------------- */
+/* ---- fused: ZnLinear, ZnConv, ZnAttention ------------------------------------------------- */
 
-static bool have_avx2(void) {
-    if (zn_gemm_path_available(ZN_GEMM_PATH_AVX2)) return true;
-    print_message("[ skipped  ] element-wise kernels: no AVX2 on this CPU (reference runs)\n");
-    return false;
+static void test_znlinear(void **state) {
+    (void)state;
+    zn_threadpool *pool = zn_threadpool_new(2);
+    const char *acts[] = {"none", "relu", "gelu", "gelu_tanh"};
+    for (int it = 0; it < 32; it++) {
+        int64_t B = rand_between(1, 3), S = pick(SIZES, N_SIZES), K = pick(SIZES, N_SIZES),
+                N = pick(SIZES, N_SIZES);
+        int tb = it & 1;
+        int64_t dx[3] = {B, S, K}, dw[2] = {tb ? N : K, tb ? K : N}, dbias[1] = {N}, dy[3] = {B, S, N};
+        float *x = rand_buf(B * S * K, -1, 1), *w = rand_buf(K * N, -1, 1), *bias = rand_buf(N, -1, 1);
+        float *res = rand_buf(B * S * N, -1, 1);
+        zn_attr attrs[2] = {tu_attr_int("transB", tb), tu_attr_string("activation", acts[(it / 2) % 4])};
+        zn_view in[4] = {fview(x, 3, dx), fview(w, 2, dw), fview(bias, 1, dbias), fview(res, 3, dy)};
+        if (it % 3 == 1) in[2].dtype = ZN_DTYPE_UNDEFINED; /* omitted bias */
+        bool konst[4] = {false, (it & 4) != 0, true, false};
+        zn_view out = fview(NULL, 3, dy);
+        compare(&zn_fast_linalg_table, &zn_ref_fused_table, ZN_OP_LINEAR, attrs, 2, in, konst,
+                (it & 8) ? 4 : 3, &out, 1, (it & 16) ? pool : NULL, 2e-6 * (double)(K + 4), 1e-5);
+        free(x);
+        free(w);
+        free(bias);
+        free(res);
+    }
+    zn_threadpool_free(pool);
 }
+
+static void test_znconv(void **state) {
+    (void)state;
+    zn_threadpool *pool = zn_threadpool_new(2);
+    for (int it = 0; it < 24; it++) {
+        int64_t N = rand_between(1, 2), C = rand_between(1, 9), M = rand_between(4, 24);
+        int64_t H = rand_between(3, 15), W = rand_between(3, 15);
+        bool pw = it % 3 == 0;
+        int64_t k = pw ? 1 : 3, s = pw ? 1 : rand_between(1, 2), p = pw ? 0 : 1;
+        int64_t ks[2] = {k, k}, st[2] = {s, s}, pads[4] = {p, p, p, p};
+        int64_t xd[4] = {N, C, H, W}, wd[4] = {M, C, k, k}, bd[1] = {M};
+        int64_t yd[4] = {N, M, out_dim(H, k, s, 1, p, p), out_dim(W, k, s, 1, p, p)};
+        float *x = rand_buf(numel(4, xd), -1, 1), *w = rand_buf(numel(4, wd), -1, 1);
+        float *b = rand_buf(M, -1, 1), *r = rand_buf(numel(4, yd), -1, 1);
+        zn_attr attrs[4] = {tu_attr_ints("kernel_shape", ks, 2), tu_attr_ints("strides", st, 2),
+                            tu_attr_ints("pads", pads, 4),
+                            tu_attr_string("activation", (it & 1) ? "relu" : "none")};
+        zn_view in[4] = {fview(x, 4, xd), fview(w, 4, wd), fview(b, 1, bd), fview(r, 4, yd)};
+        if (it % 4 == 2) in[2].dtype = ZN_DTYPE_UNDEFINED;
+        bool konst[4] = {false, (it & 2) == 0, true, false};
+        zn_view out = fview(NULL, 4, yd);
+        compare(&zn_fast_conv_table, &zn_ref_fused_table, ZN_OP_CONV_FUSED, attrs, 4, in, konst,
+                (it & 4) ? 4 : 3, &out, 1, (it & 8) ? pool : NULL, 2e-6 * (double)(C * k * k + 4), 1e-5);
+        free(x);
+        free(w);
+        free(b);
+        free(r);
+    }
+    zn_threadpool_free(pool);
+}
+
+static void test_znattention(void **state) {
+    (void)state;
+    if (!have_avx2_quiet()) return;
+    zn_threadpool *pool = zn_threadpool_new(2);
+    for (int it = 0; it < 24; it++) {
+        int64_t B = rand_between(1, 2), H = rand_between(1, 4), D = pick(SIZES, 9), Dv = pick(SIZES, 9);
+        int64_t Sq = pick(SIZES, N_SIZES), Sk = (it & 1) ? Sq : pick(SIZES, N_SIZES);
+        if (Sq > Sk && (it & 2)) Sq = Sk; /* causal with every row seeing a key */
+        int64_t dq[3] = {B, Sq, H * D}, dk[3] = {B, Sk, H * D}, dv[3] = {B, Sk, H * Dv};
+        int64_t dy[3] = {B, Sq, H * Dv};
+        int mrank = it % 3 == 0 ? 4 : 2;
+        int64_t dm[4] = {B, 1, 1, Sk};
+        if (mrank == 2) dm[0] = Sq, dm[1] = Sk;
+        float *q = rand_buf(numel(3, dq), -1, 1), *k = rand_buf(numel(3, dk), -1, 1);
+        float *v = rand_buf(numel(3, dv), -1, 1), *m = rand_buf(numel(mrank, dm), -3, 0);
+        zn_attr attrs[3] = {tu_attr_int("num_heads", H), tu_attr_float("scale", 0.125f),
+                            tu_attr_int("causal", (it & 2) ? 1 : 0)};
+        zn_view in[4] = {fview(q, 3, dq), fview(k, 3, dk), fview(v, 3, dv), fview(m, mrank, dm)};
+        zn_view out = fview(NULL, 3, dy);
+        compare(&zn_fast_linalg_table, &zn_ref_fused_table, ZN_OP_ATTENTION, attrs, 3, in, NULL,
+                (it & 4) ? 4 : 3, &out, 1, (it & 8) ? pool : NULL, 2e-6 * (double)(D + Sk + 4), 1e-5);
+        free(q);
+        free(k);
+        free(v);
+        free(m);
+    }
+    zn_threadpool_free(pool);
+}
+
+/* ---- element-wise ------------------------------------------------------------------------- */
 
 static const int64_t LENS[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 64, 100, 768, 1029};
 #define N_LENS ((int)(sizeof LENS / sizeof LENS[0]))
@@ -613,6 +703,9 @@ int main(void) {
         cmocka_unit_test(test_gemm_kernel),
         cmocka_unit_test(test_conv),
         cmocka_unit_test(test_pools),
+        cmocka_unit_test(test_znlinear),
+        cmocka_unit_test(test_znconv),
+        cmocka_unit_test(test_znattention),
         cmocka_unit_test(test_unary),
         cmocka_unit_test(test_bias_act),
         cmocka_unit_test(test_binary),

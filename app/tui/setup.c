@@ -245,7 +245,7 @@ static bool commit(tui_setup *s) {
         end = NULL;
     }
     if (!end || end == s->edit || !(v >= 0) || v > 1e9) {
-        snprintf(s->error, sizeof s->error, "'%s' is not a valid %s: type a number%s", s->edit, LABELS[f],
+        snprintf(s->error, sizeof s->error, "'%.60s' is not a valid %s: type a number%s", s->edit, LABELS[f],
                  f == TUI_F_DURATION || f == TUI_F_MAX_DURATION ? " of seconds (or 500ms, 2m)" : "");
         return false;
     }

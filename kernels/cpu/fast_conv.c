@@ -1,14 +1,18 @@
-/* fast_conv.c — fast CPU kernels for Conv (im2col + zn_sgemm with weights packed at prepare
- * time, bias fused into the GEMM epilogue), MaxPool, AveragePool and GlobalAveragePool.
+/* fast_conv.c — fast CPU kernels for Conv and the fused ZnConv (im2col + zn_sgemm with weights
+ * packed at prepare time; bias, residual and ReLU in the GEMM epilogue), MaxPool, AveragePool
+ * and GlobalAveragePool.
  *
  * fp32, NCHW with 1 to 3 spatial dims, the same semantics and attribute handling as
  * ref_conv.c (whose geometry code this file repeats). A 1x1, stride-1, unpadded conv is a
  * GEMM on the input itself (no im2col); other convs gather columns into the per-session
- * scratch (rows of unit-stride windows are memcpy'd). The pools hoist the window bounds out of
- * the inner loops and run the interior without checks; GlobalAveragePool sums planes with
- * AVX2. Not here: NHWC, Winograd/FFT convs, MaxPool's Indices output, integer pooling.
+ * scratch (rows of unit-stride windows are memcpy'd). 1-D/2-D pools reduce a window's input
+ * rows into one row with AVX2, then each output takes its taps from that row; 3-D pools run
+ * a plain loop with the window bounds hoisted. GlobalAveragePool sums planes with AVX2.
+ * Depthwise-like convs (under 4 output channels per group) stay with the reference. Not here:
+ * NHWC, Winograd/FFT convs, MaxPool's Indices output, integer pooling.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <immintrin.h>
@@ -112,11 +116,22 @@ static bool conv_geom(const zn_kernel_node *n, geom *g, int64_t *group) {
 static bool conv_supports(const zn_kernel_node *n) {
     geom g;
     int64_t group;
+    if (n->n_in > (n->op == ZN_OP_CONV_FUSED ? 4 : 3)) return false;
     if (!f32_views(n->in, n->n_in) || !f32_views(n->out, n->n_out) || !conv_geom(n, &g, &group))
         return false;
-    if (n->n_in == 3 && n->in[2].dtype != ZN_DTYPE_UNDEFINED &&
+    if (n->n_in >= 3 && n->in[2].dtype != ZN_DTYPE_UNDEFINED &&
         (n->in[2].rank != 1 || n->in[2].dims[0] != n->in[1].dims[0]))
         return false;
+    if (n->op == ZN_OP_CONV_FUSED) { /* ZnConv: + residual (y's dims), then none | relu */
+        const char *a = zn_attrs_string(n->attrs, n->n_attrs, "activation", "none");
+        if (strcmp(a, "none") != 0 && strcmp(a, "relu") != 0) return false;
+        if (n->n_in == 4 && n->in[3].dtype != ZN_DTYPE_UNDEFINED) {
+            const zn_view *r = &n->in[3], *y = &n->out[0];
+            if (r->rank != y->rank) return false;
+            for (int d = 0; d < y->rank; d++)
+                if (r->dims[d] != y->dims[d]) return false;
+        }
+    }
     return n->in[1].dims[0] / group >= 4;
 }
 
@@ -201,7 +216,8 @@ static void im2col_rows(void *arg, int64_t begin, int64_t end) {
     }
 }
 
-/* y: (N, M, out...) = conv(x: (N, C, in...), w: (M, C/group, k...)) + b: (M) */
+/* y: (N, M, out...) = conv(x: (N, C, in...), w: (M, C/group, k...)) + b: (M); ZnConv adds
+ * res: (N, M, out...) and applies relu, all in the GEMM epilogue */
 static zn_status conv_run(const zn_exec_ctx *ctx) {
     geom g;
     int64_t group;
@@ -210,7 +226,15 @@ static zn_status conv_run(const zn_exec_ctx *ctx) {
     const conv_state *s = ctx->state;
     const zn_view *X = &ctx->in[0], *W = &ctx->in[1];
     const float *x = X->data, *w = W->data;
-    const float *bias = ctx->n_in == 3 && ctx->in[2].dtype != ZN_DTYPE_UNDEFINED ? ctx->in[2].data : NULL;
+    const float *bias = ctx->n_in >= 3 && ctx->in[2].dtype != ZN_DTYPE_UNDEFINED ? ctx->in[2].data : NULL;
+    const float *res = NULL;
+    zn_gemm_act act = ZN_GEMM_ACT_NONE;
+    if (ctx->node->op == ZN_OP_CONV_FUSED) {
+        const zn_kernel_node *nd = ctx->node;
+        if (ctx->n_in == 4 && ctx->in[3].dtype != ZN_DTYPE_UNDEFINED) res = ctx->in[3].data;
+        if (strcmp(zn_attrs_string(nd->attrs, nd->n_attrs, "activation", "none"), "relu") == 0)
+            act = ZN_GEMM_ACT_RELU;
+    }
     float *y = ctx->out[0].data;
     int64_t N = X->dims[0], C = X->dims[1], M = W->dims[0];
     int64_t cg = C / group, mg = M / group, kk = cg * g.k_sz;
@@ -232,7 +256,9 @@ static zn_status conv_run(const zn_exec_ctx *ctx) {
                               .A = w + gi * mg * kk, .lda = kk, .B = b, .ldb = g.out_sz,
                               .C = y + (n * M + gi * mg) * g.out_sz, .ldc = g.out_sz,
                               .packed_a = s ? s->w[gi] : NULL,
-                              .bias_row = bias ? bias + gi * mg : NULL};
+                              .bias_row = bias ? bias + gi * mg : NULL,
+                              .residual = res ? res + (n * M + gi * mg) * g.out_sz : NULL,
+                              .ldr = g.out_sz, .act = act};
             zn_status st = zn_sgemm(ctx->pool, &a);
             if (st != ZN_OK) return st;
         }
@@ -310,6 +336,81 @@ static void pool_planes(void *arg, int64_t begin, int64_t end) {
     }
 }
 
+/* 2-D planes (geom's leading dim unit) on AVX2: per output row, the window's input rows are
+ * first reduced into one row (max or sum, 8 columns at a time), then each output takes the
+ * max / sum of its taps along that row. row: in[2] floats; taps: 3 * out[2]. */
+ZN_AVX2 static void pool_planes_2d(const pool_job *j, int64_t begin, int64_t end, float *row,
+                                   int64_t *taps) {
+    const geom *g = &j->g;
+    const int64_t IW = g->in[2], OW = g->out[2];
+    int64_t *c0 = taps, *c1 = c0 + OW, *cp = c1 + OW;
+    for (int64_t ow = 0; ow < OW; ow++)
+        tap_range(ow, g->s[2], g->pb[2], g->pe[2], g->d[2], g->k[2], IW, &c0[ow], &c1[ow], &cp[ow]);
+    const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    for (int64_t p = begin; p < end; p++) {
+        const float *x = j->x + p * g->in_sz;
+        float *y = j->y + p * g->out_sz;
+        for (int64_t oh = 0; oh < g->out[1]; oh++) {
+            int64_t b0, b1, pbn;
+            tap_range(oh, g->s[1], g->pb[1], g->pe[1], g->d[1], g->k[1], g->in[1], &b0, &b1, &pbn);
+            int64_t i = 0;
+            for (; i + 8 <= IW; i += 8) {
+                __m256 acc = j->is_max ? ninf : _mm256_setzero_ps();
+                for (int64_t b = b0; b < b1; b++) {
+                    __m256 v = _mm256_loadu_ps(x + (oh * g->s[1] - g->pb[1] + b * g->d[1]) * IW + i);
+                    if (j->is_max) {
+                        __m256 nan_acc = _mm256_cmp_ps(acc, acc, _CMP_UNORD_Q);
+                        acc = _mm256_blendv_ps(_mm256_max_ps(acc, v), acc, nan_acc);
+                    } else {
+                        acc = _mm256_add_ps(acc, v);
+                    }
+                }
+                _mm256_storeu_ps(row + i, acc);
+            }
+            for (; i < IW; i++) {
+                float acc = j->is_max ? -INFINITY : 0.0f;
+                for (int64_t b = b0; b < b1; b++) {
+                    float v = x[(oh * g->s[1] - g->pb[1] + b * g->d[1]) * IW + i];
+                    if (j->is_max) {
+                        if (v > acc || isnan(v)) acc = isnan(acc) ? acc : v;
+                    } else {
+                        acc += v;
+                    }
+                }
+                row[i] = acc;
+            }
+            float *yr = y + oh * OW;
+            for (int64_t ow = 0; ow < OW; ow++) {
+                const int64_t base = ow * g->s[2] - g->pb[2];
+                float r;
+                if (j->is_max) {
+                    r = -INFINITY;
+                    for (int64_t c = c0[ow]; c < c1[ow]; c++) {
+                        float v = row[base + c * g->d[2]];
+                        if (v > r || isnan(v)) r = isnan(r) ? r : v;
+                    }
+                } else {
+                    float sum = 0.0f;
+                    for (int64_t c = c0[ow]; c < c1[ow]; c++) sum += row[base + c * g->d[2]];
+                    int64_t div = j->count_pad ? pbn * cp[ow] : (b1 - b0) * (c1[ow] - c0[ow]);
+                    r = div > 0 ? sum / (float)div : 0.0f;
+                }
+                yr[ow] = r;
+            }
+        }
+    }
+}
+
+static void pool_planes_fast(void *arg, int64_t begin, int64_t end) {
+    const pool_job *j = arg;
+    float *row = malloc(sizeof(float) * (size_t)j->g.in[2]);
+    int64_t *taps = malloc(sizeof(int64_t) * (size_t)(3 * j->g.out[2]));
+    if (row && taps) pool_planes_2d(j, begin, end, row, taps);
+    else pool_planes(arg, begin, end); /* no memory for one row: the plain loop needs none */
+    free(row);
+    free(taps);
+}
+
 static bool pool_supports(const zn_kernel_node *n) {
     geom g;
     if (n->n_in != 1 || n->n_out != 1) return false;
@@ -331,7 +432,9 @@ static zn_status pool_run(const zn_exec_ctx *ctx) {
     j.count_pad = zn_attrs_int(ctx->node->attrs, ctx->node->n_attrs, "count_include_pad", 0) != 0;
     int64_t planes = ctx->in[0].dims[0] * ctx->in[0].dims[1];
     int64_t work = j.g.out_sz * j.g.k_sz;
-    zn_parallel_for(ctx->pool, planes, work >= 8192 ? 1 : 8192 / (work ? work : 1), pool_planes, &j);
+    bool flat = j.g.in[0] == 1 && j.g.out[0] == 1 && j.g.k[0] == 1 && j.g.pb[0] == 0;
+    zn_range_fn fn = flat && zn_gemm_path_available(ZN_GEMM_PATH_AVX2) ? pool_planes_fast : pool_planes;
+    zn_parallel_for(ctx->pool, planes, work >= 8192 ? 1 : 8192 / (work ? work : 1), fn, &j);
     return ZN_OK;
 }
 
@@ -394,6 +497,8 @@ static zn_status gap_run(const zn_exec_ctx *ctx) {
 
 static const zn_kernel_spec specs[] = {
     {"cpu.conv", ZN_OP_CONV, ZN_BACKEND_CPU, ZN_F32, 10, 0, conv_supports, conv_prepare,
+     conv_release, conv_run},
+    {"cpu.znconv", ZN_OP_CONV_FUSED, ZN_BACKEND_CPU, ZN_F32, 10, 0, conv_supports, conv_prepare,
      conv_release, conv_run},
     {"cpu.maxpool", ZN_OP_MAX_POOL, ZN_BACKEND_CPU, ZN_F32, 10, 0, pool_supports, NULL, NULL, pool_run},
     {"cpu.averagepool", ZN_OP_AVERAGE_POOL, ZN_BACKEND_CPU, ZN_F32, 10, 0, pool_supports, NULL,

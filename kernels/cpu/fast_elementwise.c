@@ -36,20 +36,6 @@ static bool io_f32(const zn_kernel_node *n, int n_in) {
     return n->out[0].dtype == ZN_F32 && cpu_ok();
 }
 
-ZN_AVX2 static inline float hsum8(__m256 v) {
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
-    return _mm_cvtss_f32(h);
-}
-
-ZN_AVX2 static inline float hmax8(__m256 v) {
-    __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
-    return _mm_cvtss_f32(h);
-}
-
 /* ============================== unary ops ============================================== */
 
 typedef enum uop { U_RELU, U_SIGMOID, U_TANH, U_EXP, U_GELU, U_GELU_TANH } uop;
@@ -232,45 +218,9 @@ typedef struct rows_job {
     float eps;
 } rows_job;
 
-ZN_AVX2 static void softmax_rows(void *arg, int64_t r0, int64_t r1) {
+static void softmax_rows(void *arg, int64_t r0, int64_t r1) {
     const rows_job *j = arg;
-    const int64_t D = j->D;
-    for (int64_t r = r0; r < r1; r++) {
-        const float *x = j->x + r * D;
-        float *y = j->y + r * D;
-        /* max, with NaN propagated: a NaN row gives NaN everywhere (as the reference) */
-        __m256 vm = _mm256_set1_ps(-INFINITY), nan_seen = _mm256_setzero_ps();
-        int64_t i = 0;
-        for (; i + 8 <= D; i += 8) {
-            __m256 v = _mm256_loadu_ps(x + i);
-            vm = _mm256_max_ps(vm, v);
-            nan_seen = _mm256_or_ps(nan_seen, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-        }
-        float mx = hmax8(vm);
-        for (; i < D; i++) {
-            if (x[i] > mx) mx = x[i];
-            if (isnan(x[i])) mx = x[i];
-        }
-        if (_mm256_movemask_ps(nan_seen)) mx = NAN;
-        const __m256 vmx = _mm256_set1_ps(mx);
-        __m256 vs = _mm256_setzero_ps();
-        for (i = 0; i + 8 <= D; i += 8) {
-            __m256 e = zn_v8_exp(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx));
-            _mm256_storeu_ps(y + i, e);
-            vs = _mm256_add_ps(vs, e);
-        }
-        if (i < D) {
-            __m256i mk = zn_v8_tail_mask(D - i);
-            __m256 e = zn_v8_exp(_mm256_sub_ps(_mm256_maskload_ps(x + i, mk), vmx));
-            e = _mm256_and_ps(e, _mm256_castsi256_ps(mk));
-            _mm256_maskstore_ps(y + i, mk, e);
-            vs = _mm256_add_ps(vs, e);
-        }
-        const __m256 vinv = _mm256_set1_ps(1.0f / hsum8(vs));
-        for (i = 0; i + 8 <= D; i += 8)
-            _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(y + i), vinv));
-        for (; i < D; i++) y[i] *= _mm256_cvtss_f32(vinv);
-    }
+    for (int64_t r = r0; r < r1; r++) zn_softmax_row_avx2(j->y + r * j->D, j->x + r * j->D, j->D, j->D);
 }
 
 static bool sup_softmax(const zn_kernel_node *n) {
@@ -316,7 +266,7 @@ ZN_AVX2 static void layernorm_rows(void *arg, int64_t r0, int64_t r1) {
         __m256 vs = _mm256_setzero_ps();
         int64_t i = 0;
         for (; i + 8 <= D; i += 8) vs = _mm256_add_ps(vs, _mm256_loadu_ps(x + i));
-        float s = hsum8(vs);
+        float s = zn_v8_hsum(vs);
         for (; i < D; i++) s += x[i];
         const float mean = s / (float)D;
         const __m256 vmean = _mm256_set1_ps(mean);
@@ -325,7 +275,7 @@ ZN_AVX2 static void layernorm_rows(void *arg, int64_t r0, int64_t r1) {
             __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + i), vmean);
             vv = _mm256_fmadd_ps(d, d, vv);
         }
-        float v = hsum8(vv);
+        float v = zn_v8_hsum(vv);
         for (; i < D; i++) v += (x[i] - mean) * (x[i] - mean);
         const float inv = (float)(1.0 / sqrt((double)(v / (float)D) + (double)j->eps));
         const __m256 vinv = _mm256_set1_ps(inv);

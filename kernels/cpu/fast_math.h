@@ -5,12 +5,14 @@
  * the same (or a wider) target inline them; callers must check the CPU first. Accuracy: exp
  * ~2 ulp over the full range (denormal results and overflow to inf included, NaN kept); erf
  * and tanh are rational approximations (Eigen's) within a few ulp. Not here: a scalar or
- * AVX-512 variant (scalar code uses libm).
+ * AVX-512 variant (scalar code uses libm). Also here: horizontal sum/max and a softmax row
+ * (fast_elementwise.c's Softmax and fast_linalg.c's ZnAttention share it).
  */
 #ifndef ZN_FAST_MATH_H
 #define ZN_FAST_MATH_H
 
 #include <immintrin.h>
+#include <math.h>
 #include <stdint.h>
 
 #define ZN_AVX2 __attribute__((target("avx2,fma")))
@@ -114,6 +116,61 @@ ZN_AVX2 static inline __m256 zn_v8_gelu_tanh(__m256 x) {
 /* The first n (< 8) floats of p as a vector, zeros after; and the matching store. */
 ZN_AVX2 static inline __m256i zn_v8_tail_mask(int64_t n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+ZN_AVX2 static inline float zn_v8_hsum(__m256 v) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+    return _mm_cvtss_f32(h);
+}
+
+ZN_AVX2 static inline float zn_v8_hmax(__m256 v) {
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+    return _mm_cvtss_f32(h);
+}
+
+/* y[0:n) = softmax(x[0:lim)) padded with zeros up to n (lim <= n: a causal row); y may be x.
+ * A NaN among the first lim (or lim <= 0) gives NaN, as the reference does. */
+ZN_AVX2 static inline void zn_softmax_row_avx2(float *y, const float *x, int64_t lim, int64_t n) {
+    if (lim <= 0) { /* no visible key: 0/0, as the reference computes it */
+        for (int64_t i = 0; i < n; i++) y[i] = NAN;
+        return;
+    }
+    __m256 vm = _mm256_set1_ps(-INFINITY), nan_seen = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= lim; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        vm = _mm256_max_ps(vm, v);
+        nan_seen = _mm256_or_ps(nan_seen, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    }
+    float mx = zn_v8_hmax(vm);
+    for (; i < lim; i++) {
+        if (x[i] > mx) mx = x[i];
+        if (x[i] != x[i]) mx = x[i];
+    }
+    if (_mm256_movemask_ps(nan_seen)) mx = NAN;
+    const __m256 vmx = _mm256_set1_ps(mx);
+    __m256 vs = _mm256_setzero_ps();
+    for (i = 0; i + 8 <= lim; i += 8) {
+        __m256 e = zn_v8_exp(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx));
+        _mm256_storeu_ps(y + i, e);
+        vs = _mm256_add_ps(vs, e);
+    }
+    if (i < lim) {
+        __m256i mk = zn_v8_tail_mask(lim - i);
+        __m256 e = zn_v8_exp(_mm256_sub_ps(_mm256_maskload_ps(x + i, mk), vmx));
+        e = _mm256_and_ps(e, _mm256_castsi256_ps(mk));
+        _mm256_maskstore_ps(y + i, mk, e);
+        vs = _mm256_add_ps(vs, e);
+    }
+    const float inv = 1.0f / zn_v8_hsum(vs);
+    const __m256 vinv = _mm256_set1_ps(inv);
+    for (i = 0; i + 8 <= lim; i += 8) _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(y + i), vinv));
+    for (; i < lim; i++) y[i] *= inv;
+    for (i = lim; i < n; i++) y[i] = 0.0f;
 }
 
 #endif

@@ -7,8 +7,8 @@
 
 #include "../kernel.h"
 
-extern const zn_kernel_table zn_fast_linalg_table;      /* fast_linalg.c: MatMul, Gemm */
-extern const zn_kernel_table zn_fast_conv_table;        /* fast_conv.c: Conv, pools */
+extern const zn_kernel_table zn_fast_linalg_table;      /* fast_linalg.c: MatMul, Gemm, ZnLinear, ZnAttention */
+extern const zn_kernel_table zn_fast_conv_table;        /* fast_conv.c: Conv, ZnConv, pools */
 extern const zn_kernel_table zn_fast_elementwise_table; /* fast_elementwise.c */
 
 #endif

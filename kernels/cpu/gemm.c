@@ -457,7 +457,7 @@ typedef struct gemm_job {
     bool has_epi;
     int tm, tn;           /* thread grid */
     int64_t m_step, n_step; /* rows / columns per grid cell (multiples of MR / NR) */
-    volatile int failed;  /* a thread could not get its buffers */
+    int failed;             /* a thread could not get its buffers (set atomically) */
 } gemm_job;
 
 /* C[m0:m1, n0:n1] of the job: the whole Goto loop nest over one rectangle. */
@@ -536,7 +536,8 @@ static void gemm_cells(void *arg, int64_t begin, int64_t end) {
         int64_t m0 = (cell / j->tn) * j->m_step, n0 = (cell % j->tn) * j->n_step;
         int64_t m1 = m0 + j->m_step < g->M ? m0 + j->m_step : g->M;
         int64_t n1 = n0 + j->n_step < g->N ? n0 + j->n_step : g->N;
-        if (m0 < m1 && n0 < n1 && !gemm_region(j, m0, m1, n0, n1)) j->failed = 1;
+        if (m0 < m1 && n0 < n1 && !gemm_region(j, m0, m1, n0, n1))
+            __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
     }
 }
 
@@ -589,7 +590,8 @@ zn_status zn_sgemm(struct zn_threadpool *pool, const zn_gemm_args *args) {
         int tn = threads / tm;
         int64_t ms = round_up((g->M + tm - 1) / tm, MR), ns = round_up((g->N + tn - 1) / tn, NR);
         if ((g->M + ms - 1) / ms < tm || (g->N + ns - 1) / ns < tn) continue; /* idle cells */
-        double cost = (double)ms * (double)ns + 16.0 * ((g->packed_a ? 0 : ms) + (g->packed_b ? 0 : ns));
+        double cost = (double)ms * (double)ns +
+                      16.0 * (double)((g->packed_a ? 0 : ms) + (g->packed_b ? 0 : ns));
         if (best_cost < 0 || cost < best_cost) {
             best_cost = cost;
             best_tm = tm;
