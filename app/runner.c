@@ -381,6 +381,12 @@ zn_status zn_runner_run(const zn_runner_opts *o, zn_live *live, zn_runner_stage_
             goto done;
         }
         rec->results.harness_overhead_ns = overhead_ns;
+        if (b.b0 > 1) {
+            /* LoadGen's samples are input sets at --batch rows; reports count items */
+            rec->results.sample_count *= b.b0;
+            rec->results.samples_per_second *= (double)b.b0;
+            if (!strcmp(rec->results.metric_unit, "samples/s")) rec->results.metric_value *= (double)b.b0;
+        }
     }
     if (prof && !o->no_profile) {
         zn_profile pr;

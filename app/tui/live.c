@@ -280,7 +280,16 @@ static void draw_nodes(tui_canvas *c, tui_rect r, const tui_live_view *v) {
         double share = v->prof.total_ns ? (double)n->total_ns / (double)v->prof.total_ns : 0;
         snprintf(sh, sizeof sh, "%5.1f%%", share * 100);
         tui_put_str(c, y, in.x, TUI_R_VALUE, share_w, sh);
-        tui_put_str(c, y, in.x + share_w + 1, TUI_R_NORMAL, name_w, n->name);
+        /* long names (encoder.layer.11.attention...) keep their distinctive end */
+        int len = tui_utf8_len(n->name);
+        if (len > name_w && name_w > 4) {
+            const char *tail = n->name + strlen(n->name);
+            for (int k = 0; k < name_w - 1 && tail > n->name; k++) tail--;
+            tui_put_ch(c, y, in.x + share_w + 1, c->utf8 ? 0x2026 : '~', TUI_R_DIM);
+            tui_put_str(c, y, in.x + share_w + 2, TUI_R_NORMAL, name_w - 1, tail);
+        } else {
+            tui_put_str(c, y, in.x + share_w + 1, TUI_R_NORMAL, name_w, n->name);
+        }
         tui_put_str(c, y, in.x + share_w + 2 + name_w, TUI_R_DIM, op_w, n->op);
         tui_put_right(c, y, in.x + in.w, TUI_R_NORMAL, tui_fmt_ns(n->count ? (double)n->total_ns / (double)n->count : 0, a, 32));
     }
