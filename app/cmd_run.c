@@ -20,6 +20,7 @@
 #include "reports/metrics.h"
 #include "reports/sweep.h"
 #include "runner.h"
+#include "runs.h"
 
 #define SWEEP_MAX 8 /* values per swept option */
 
@@ -567,6 +568,12 @@ int cmd_run(int argc, char **argv) {
         if (st == ZN_ERR_INTERRUPTED) fprintf(stderr, "interrupted: %s\n", rec.reason[0] ? rec.reason : "stopped by the user");
         else if (st != ZN_OK) cli_print_error("run");
         int wrc = write_outputs(&o, &rec);
+        char saved[1200];
+        if (zn_runs_save(&rec, saved, sizeof saved) == ZN_OK) {
+            if (!o.quiet) fprintf(stderr, "saved %s\n", saved);
+        } else if (!o.quiet) {
+            fprintf(stderr, "note: the run was not saved to the runs folder: %s\n", zn_last_error()->message);
+        }
         if (st == ZN_ERR_INTERRUPTED) rc = ZN_EXIT_INTERRUPTED;
         else if (st != ZN_OK || strcmp(zn_record_verdict(&rec), "VALID") != 0 ||
                  (rec.accuracy.present && !rec.accuracy.pass))

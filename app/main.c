@@ -10,14 +10,17 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "tui/tui.h"
 
 static void usage(FILE *f) {
     fputs("usage: zenith-bench <command> [options]\n"
           "\n"
           "commands:\n"
+          "  (none)    on a terminal: the interactive workbench (also `zenith-bench tui`)\n"
           "  run       benchmark a model (zoo name or .onnx file) on synthetic inputs\n"
           "  models    list the built-in model zoo with parameters and FLOPs\n"
           "  inspect   show a model's inputs, outputs, ops, parameters, FLOPs and support\n"
@@ -31,23 +34,37 @@ static void usage(FILE *f) {
           f);
 }
 
+static bool has_report_flag(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strncmp(argv[i], "--report", 8) || !strncmp(argv[i], "--json", 6)) return true;
+    return false;
+}
+
 int main(int argc, char **argv) {
+    /* On a terminal with no command, the workbench; with --report, or when stdout is not a
+     * terminal, the headless run. */
+    bool interactive = isatty(0) && isatty(1);
     if (argc < 2) {
+        if (interactive) return tui_main(argc, argv);
         usage(stderr);
         return ZN_EXIT_USAGE;
     }
+    if (argv[1][0] == '-' && strcmp(argv[1], "--help") && strcmp(argv[1], "-h") && interactive &&
+        !has_report_flag(argc, argv))
+        return tui_main(argc, argv);
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);
         return ZN_EXIT_OK;
     }
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "tui")) return tui_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "models")) return cmd_models(argc - 1, argv + 1);
     if (!strcmp(cmd, "inspect")) return cmd_inspect(argc - 1, argv + 1);
     if (!strcmp(cmd, "check")) return cmd_check(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "compare")) return cmd_compare(argc - 1, argv + 1);
     if (cmd[0] == '-') return cmd_run(argc, argv); /* `zenith-bench --report out.md --model ...` */
-    return cli_usage_error("commands are run, models, inspect, check, report and compare; see zenith-bench --help",
+    return cli_usage_error("commands are tui, run, models, inspect, check, report and compare; see zenith-bench --help",
                            "unknown command '%s'", cmd);
 }

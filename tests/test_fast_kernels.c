@@ -305,12 +305,18 @@ static bool have_avx2(void) {
     return false;
 }
 
+/* Every third kernel run goes through the portable GEMM (packing included). */
+static void force_path_for(int it) {
+    assert_true(zn_gemm_force_path(it % 3 == 2 ? ZN_GEMM_PATH_SCALAR : ZN_GEMM_PATH_AUTO));
+}
+
 /* ---- MatMul / Gemm ------------------------------------------------------------------------ */
 
 static void test_matmul(void **state) {
     (void)state;
     zn_threadpool *pool = zn_threadpool_new(2);
     for (int it = 0; it < 40; it++) {
+        force_path_for(it);
         int64_t M = pick(SIZES, N_SIZES), N = pick(SIZES, N_SIZES), K = pick(SIZES, N_SIZES);
         int64_t da[4], db[4], dy[4];
         int ra, rb, ry;
@@ -341,6 +347,7 @@ static void test_matmul(void **state) {
         free(a);
         free(b);
     }
+    zn_gemm_force_path(ZN_GEMM_PATH_AUTO);
     zn_threadpool_free(pool);
 }
 
@@ -348,6 +355,7 @@ static void test_gemm_kernel(void **state) {
     (void)state;
     zn_threadpool *pool = zn_threadpool_new(2);
     for (int it = 0; it < 40; it++) {
+        force_path_for(it);
         int64_t M = pick(SIZES, N_SIZES), N = pick(SIZES, N_SIZES), K = pick(SIZES, N_SIZES);
         int ta = (int)(tu_next(&rng) & 1), tb = (int)(tu_next(&rng) & 1);
         float alpha = (it & 1) ? 1.0f : 0.7f, beta = (it & 2) ? 1.0f : -0.5f;
@@ -373,6 +381,7 @@ static void test_gemm_kernel(void **state) {
         free(b);
         free(c);
     }
+    zn_gemm_force_path(ZN_GEMM_PATH_AUTO);
     zn_threadpool_free(pool);
 }
 
@@ -387,6 +396,7 @@ static void test_conv(void **state) {
     (void)state;
     zn_threadpool *pool = zn_threadpool_new(2);
     for (int it = 0; it < 40; it++) {
+        force_path_for(it);
         int nsp = it % 5 == 4 ? 1 : (it % 7 == 6 ? 3 : 2);
         int64_t group = (it % 6 == 5) ? 2 : 1;
         int64_t N = rand_between(1, 2), C = group * rand_between(1, 6), M = group * rand_between(4, 20);
@@ -422,6 +432,7 @@ static void test_conv(void **state) {
         free(w);
         free(b);
     }
+    zn_gemm_force_path(ZN_GEMM_PATH_AUTO);
     zn_threadpool_free(pool);
 }
 
@@ -471,6 +482,7 @@ static void test_znlinear(void **state) {
     zn_threadpool *pool = zn_threadpool_new(2);
     const char *acts[] = {"none", "relu", "gelu", "gelu_tanh"};
     for (int it = 0; it < 32; it++) {
+        force_path_for(it);
         int64_t B = rand_between(1, 3), S = pick(SIZES, N_SIZES), K = pick(SIZES, N_SIZES),
                 N = pick(SIZES, N_SIZES);
         int tb = it & 1;
@@ -489,6 +501,7 @@ static void test_znlinear(void **state) {
         free(bias);
         free(res);
     }
+    zn_gemm_force_path(ZN_GEMM_PATH_AUTO);
     zn_threadpool_free(pool);
 }
 
@@ -496,6 +509,7 @@ static void test_znconv(void **state) {
     (void)state;
     zn_threadpool *pool = zn_threadpool_new(2);
     for (int it = 0; it < 24; it++) {
+        force_path_for(it);
         int64_t N = rand_between(1, 2), C = rand_between(1, 9), M = rand_between(4, 24);
         int64_t H = rand_between(3, 15), W = rand_between(3, 15);
         bool pw = it % 3 == 0;
@@ -519,6 +533,7 @@ static void test_znconv(void **state) {
         free(b);
         free(r);
     }
+    zn_gemm_force_path(ZN_GEMM_PATH_AUTO);
     zn_threadpool_free(pool);
 }
 

@@ -326,6 +326,45 @@ ZN_AVX2 static void copy16_avx2(float *restrict dst, const float *restrict src, 
     }
 }
 
+/* dst (kc, R) = the transpose of w (<= R) rows of kc floats at src + r * sl, zero rows after
+ * w; R is 6 or 16. 8x8 blocks go through registers, the k tail is scalar. */
+ZN_AVX2 static void transpose_pack_avx2(float *restrict dst, const float *restrict src,
+                                        int64_t sl, int64_t kc, int64_t w, int R) {
+    for (int rg = 0; rg < R; rg += 8) {
+        const int rn = R - rg < 8 ? R - rg : 8; /* rows of this group stored per k */
+        const float *rows[8];
+        for (int r = 0; r < 8; r++) rows[r] = rg + r < w ? src + (rg + r) * sl : NULL;
+        int64_t k = 0;
+        for (; k + 8 <= kc; k += 8) {
+            __m256 v[8];
+            for (int r = 0; r < 8; r++) v[r] = rows[r] ? _mm256_loadu_ps(rows[r] + k) : _mm256_setzero_ps();
+            __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
+            __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
+            __m256 t4 = _mm256_unpacklo_ps(v[4], v[5]), t5 = _mm256_unpackhi_ps(v[4], v[5]);
+            __m256 t6 = _mm256_unpacklo_ps(v[6], v[7]), t7 = _mm256_unpackhi_ps(v[6], v[7]);
+            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+            __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            __m256 o[8] = {_mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
+                           _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
+                           _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
+                           _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
+            for (int q = 0; q < 8; q++) { /* o[q]: the 8 rows' values at k + q */
+                float *d = dst + (k + q) * R + rg;
+                if (rn == 8) {
+                    _mm256_storeu_ps(d, o[q]);
+                } else { /* R == 6: 4 + 2 */
+                    _mm_storeu_ps(d, _mm256_castps256_ps128(o[q]));
+                    _mm_storel_pi((__m64 *)(d + 4), _mm256_extractf128_ps(o[q], 1));
+                }
+            }
+        }
+        for (; k < kc; k++)
+            for (int r = 0; r < rn; r++) dst[k * R + rg + r] = rows[r] ? rows[r][k] : 0.0f;
+    }
+}
+
 /* Packs X (kc, lc) into ceil(lc/R) panels of (kc, R), zero-padded on the right; element
  * (k, l) of X is src[k * sk + l * sl]. For op(B): X = op(B); for op(A): X = op(A)^T. */
 static void pack_panels(float *restrict dst, const float *restrict src, int64_t sk, int64_t sl,
@@ -340,6 +379,8 @@ static void pack_panels(float *restrict dst, const float *restrict src, int64_t 
                 memcpy(dst + k * R, s + k * sk, sizeof(float) * (size_t)w);
                 for (int64_t r = w; r < R; r++) dst[k * R + r] = 0.0f;
             }
+        } else if (sk == 1 && have_avx2 && (R == 6 || R == 16)) {
+            transpose_pack_avx2(dst, s, sl, kc, w, R);
         } else if (sk == 1) {
             for (int64_t r = 0; r < w; r++) {
                 const float *row = s + r * sl;
