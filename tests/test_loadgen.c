@@ -733,7 +733,7 @@ static void test_settings_and_names(void **state) {
     zn_test_results *r = results_new();
     zn_test_settings s = zn_test_settings_default(ZN_SCENARIO_SERVER);
     s.mode = ZN_TEST_FIND_PEAK;
-    assert_int_equal(zn_loadgen_run(&s, &sut, NULL, r), ZN_ERR_UNSUPPORTED);
+    assert_int_equal(zn_loadgen_run(&s, &sut, NULL, r), ZN_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(zn_last_error()->message, "find-peak"));
     s.mode = ZN_TEST_PERFORMANCE;
     s.target_qps = 0;
