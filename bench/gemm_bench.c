@@ -5,7 +5,8 @@
  * of each and the ratio. Zenith runs twice: packing B per call ("zenith") and with B packed
  * ahead of time ("zenith-pk", the path constant weights take). OpenBLAS is the peer when built
  * with -DZN_WITH_OPENBLAS and -lopenblas; otherwise the peer column is the reference GEMM.
- * A benchmark, not a test: it asserts nothing.
+ * OpenBLAS runs with OPENBLAS_THREAD_TIMEOUT=4 (set here unless given) so its idle threads do
+ * not spin on the cores Zenith's pool then needs. A benchmark, not a test: it asserts nothing.
  *
  *   gemm_bench [--reps N] [--threads 1,2] [--json FILE]
  */
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/ref_gemm.h"
@@ -77,6 +79,15 @@ static double time_peer(zn_threadpool *pool, const bcase *c, const float *A, con
 }
 
 int main(int argc, char **argv) {
+#ifdef ZN_WITH_OPENBLAS
+    /* OpenBLAS's idle workers spin for a long while after each call and would take the second
+     * core from Zenith's workers in the next measurement: make them sleep at once. OpenBLAS
+     * reads this when it loads, so set it and start again. */
+    if (!getenv("OPENBLAS_THREAD_TIMEOUT")) {
+        setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1);
+        execv("/proc/self/exe", argv);
+    }
+#endif
     int reps = 7;
     int thread_list[4] = {1, 2}, n_threads = 2;
     const char *json = NULL;

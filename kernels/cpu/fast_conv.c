@@ -336,9 +336,28 @@ static void pool_planes(void *arg, int64_t begin, int64_t end) {
     }
 }
 
+/* One output of a reduced row: max / mean of its taps (rows: window rows inside the input). */
+static float pool_tap_row(const pool_job *j, const float *row, int64_t ow, const int64_t *c0,
+                          const int64_t *c1, const int64_t *cp, int64_t pbn, int64_t rows) {
+    const geom *g = &j->g;
+    const int64_t base = ow * g->s[2] - g->pb[2];
+    if (j->is_max) {
+        float r = -INFINITY;
+        for (int64_t c = c0[ow]; c < c1[ow]; c++) {
+            float v = row[base + c * g->d[2]];
+            if (v > r || isnan(v)) r = isnan(r) ? r : v;
+        }
+        return r;
+    }
+    float sum = 0.0f;
+    for (int64_t c = c0[ow]; c < c1[ow]; c++) sum += row[base + c * g->d[2]];
+    int64_t div = j->count_pad ? pbn * cp[ow] : rows * (c1[ow] - c0[ow]);
+    return div > 0 ? sum / (float)div : 0.0f;
+}
+
 /* 2-D planes (geom's leading dim unit) on AVX2: per output row, the window's input rows are
  * first reduced into one row (max or sum, 8 columns at a time), then each output takes the
- * max / sum of its taps along that row. row: in[2] floats; taps: 3 * out[2]. */
+ * max / sum of its taps along that row. row: in[2] + 16 floats; taps: 3 * out[2]. */
 ZN_AVX2 static void pool_planes_2d(const pool_job *j, int64_t begin, int64_t end, float *row,
                                    int64_t *taps) {
     const geom *g = &j->g;
@@ -346,6 +365,10 @@ ZN_AVX2 static void pool_planes_2d(const pool_job *j, int64_t begin, int64_t end
     int64_t *c0 = taps, *c1 = c0 + OW, *cp = c1 + OW;
     for (int64_t ow = 0; ow < OW; ow++)
         tap_range(ow, g->s[2], g->pb[2], g->pe[2], g->d[2], g->k[2], IW, &c0[ow], &c1[ow], &cp[ow]);
+    int64_t lo = 0, hi = 0; /* [lo, hi): the outputs whose taps all lie inside the row */
+    while (lo < OW && !(c0[lo] == 0 && c1[lo] == g->k[2])) lo++;
+    hi = lo;
+    while (hi < OW && c0[hi] == 0 && c1[hi] == g->k[2]) hi++;
     const __m256 ninf = _mm256_set1_ps(-INFINITY);
     for (int64_t p = begin; p < end; p++) {
         const float *x = j->x + p * g->in_sz;
@@ -380,30 +403,51 @@ ZN_AVX2 static void pool_planes_2d(const pool_job *j, int64_t begin, int64_t end
                 row[i] = acc;
             }
             float *yr = y + oh * OW;
-            for (int64_t ow = 0; ow < OW; ow++) {
-                const int64_t base = ow * g->s[2] - g->pb[2];
-                float r;
-                if (j->is_max) {
-                    r = -INFINITY;
-                    for (int64_t c = c0[ow]; c < c1[ow]; c++) {
-                        float v = row[base + c * g->d[2]];
-                        if (v > r || isnan(v)) r = isnan(r) ? r : v;
+            for (int64_t ow = 0; ow < lo; ow++) yr[ow] = pool_tap_row(j, row, ow, c0, c1, cp, pbn, b1 - b0);
+            int64_t ow = lo;
+            /* interior outputs (every tap inside the row), 8 at a time through gathers */
+            for (; ow + 8 <= hi; ow += 8) {
+                __m256i idx = _mm256_add_epi32(
+                    _mm256_set1_epi32((int)(ow * g->s[2] - g->pb[2])),
+                    _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                       _mm256_set1_epi32((int)g->s[2])));
+                const __m256i step = _mm256_set1_epi32((int)g->d[2]);
+                __m256 acc = j->is_max ? ninf : _mm256_setzero_ps();
+                const float *rb = row + ow * g->s[2] - g->pb[2];
+                for (int64_t c = 0; c < g->k[2]; c++) {
+                    __m256 v;
+                    if (g->s[2] == 1) {
+                        v = _mm256_loadu_ps(rb + c * g->d[2]);
+                    } else if (g->s[2] == 2) { /* the even elements of 16 (row has 16 spare) */
+                        __m256 l = _mm256_loadu_ps(rb + c * g->d[2]), h = _mm256_loadu_ps(rb + c * g->d[2] + 8);
+                        v = _mm256_castpd_ps(_mm256_permute4x64_pd(
+                            _mm256_castps_pd(_mm256_shuffle_ps(l, h, 0x88)), 0xD8));
+                    } else {
+                        v = _mm256_i32gather_ps(row, idx, 4);
                     }
-                } else {
-                    float sum = 0.0f;
-                    for (int64_t c = c0[ow]; c < c1[ow]; c++) sum += row[base + c * g->d[2]];
-                    int64_t div = j->count_pad ? pbn * cp[ow] : (b1 - b0) * (c1[ow] - c0[ow]);
-                    r = div > 0 ? sum / (float)div : 0.0f;
+                    if (j->is_max) {
+                        __m256 nan_acc = _mm256_cmp_ps(acc, acc, _CMP_UNORD_Q);
+                        acc = _mm256_blendv_ps(_mm256_max_ps(acc, v), acc, nan_acc);
+                    } else {
+                        acc = _mm256_add_ps(acc, v);
+                    }
+                    idx = _mm256_add_epi32(idx, step);
                 }
-                yr[ow] = r;
+                if (!j->is_max) {
+                    int64_t div = (j->count_pad ? pbn : b1 - b0) * g->k[2];
+                    acc = div > 0 ? _mm256_div_ps(acc, _mm256_set1_ps((float)div)) : _mm256_setzero_ps();
+                }
+                _mm256_storeu_ps(yr + ow, acc);
             }
+            for (; ow < OW; ow++) yr[ow] = pool_tap_row(j, row, ow, c0, c1, cp, pbn, b1 - b0);
         }
     }
 }
 
 static void pool_planes_fast(void *arg, int64_t begin, int64_t end) {
     const pool_job *j = arg;
-    float *row = malloc(sizeof(float) * (size_t)j->g.in[2]);
+    float *row = malloc(sizeof(float) * (size_t)(j->g.in[2] + 16)); /* 16 spare: stride-2 loads */
+    if (row) memset(row + j->g.in[2], 0, sizeof(float) * 16);
     int64_t *taps = malloc(sizeof(int64_t) * (size_t)(3 * j->g.out[2]));
     if (row && taps) pool_planes_2d(j, begin, end, row, taps);
     else pool_planes(arg, begin, end); /* no memory for one row: the plain loop needs none */

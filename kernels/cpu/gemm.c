@@ -116,6 +116,12 @@ static void epi_scalar(const epilogue *e, float *c, int64_t ldc, int64_t i0, int
 
 #define AVX2_MR 6
 #define AVX2_NR 16
+#ifndef AVX2_KC /* blocking: KC x NR panel of B in L1 (16 KiB), MC x KC block of A in L2 */
+#define AVX2_KC 256
+#endif
+#ifndef AVX2_MC
+#define AVX2_MC 144
+#endif
 
 ZN_AVX2 static inline void store_row8(float *c, __m256 acc, __m256 va, float beta) {
     __m256 v = _mm256_mul_ps(acc, va);
@@ -253,14 +259,14 @@ ZN_AVX512 static void ukr_avx512(int64_t kc, const float *restrict a, const floa
 static const path_desc paths[] = {
     [ZN_GEMM_PATH_SCALAR] = {ZN_GEMM_PATH_SCALAR, "scalar", SC_MR, SC_NR, 256, 128, 4096,
                              ukr_scalar, epi_scalar},
-    [ZN_GEMM_PATH_AVX2] = {ZN_GEMM_PATH_AVX2, "avx2", AVX2_MR, AVX2_NR, 256, 144, 4096,
+    [ZN_GEMM_PATH_AVX2] = {ZN_GEMM_PATH_AVX2, "avx2", AVX2_MR, AVX2_NR, AVX2_KC, AVX2_MC, 4096,
                            ukr_avx2, epi_avx2},
     [ZN_GEMM_PATH_AVX512] = {ZN_GEMM_PATH_AVX512, "avx512", AVX512_MR, AVX512_NR, 384, 168,
                              4096, ukr_avx512, epi_avx2},
 };
 
 static zn_gemm_path forced_path; /* AUTO: none */
-static bool have_avx2;           /* set once by current_path() */
+static bool have_avx2;           /* set once, in read_env (current_path runs it) */
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 
 bool zn_gemm_path_available(zn_gemm_path path) {
@@ -279,14 +285,15 @@ bool zn_gemm_path_available(zn_gemm_path path) {
 }
 
 zn_gemm_path zn_gemm_best_path(void) {
-    static zn_gemm_path best; /* computed once; the answer never changes */
-    if (!best) {
-        zn_gemm_path p = ZN_GEMM_PATH_SCALAR;
-        if (zn_gemm_path_available(ZN_GEMM_PATH_AVX2)) p = ZN_GEMM_PATH_AVX2;
-        if (zn_gemm_path_available(ZN_GEMM_PATH_AVX512)) p = ZN_GEMM_PATH_AVX512;
-        best = p;
+    static zn_gemm_path best; /* computed once (racing threads compute the same answer) */
+    zn_gemm_path b = __atomic_load_n(&best, __ATOMIC_RELAXED);
+    if (!b) {
+        b = ZN_GEMM_PATH_SCALAR;
+        if (zn_gemm_path_available(ZN_GEMM_PATH_AVX2)) b = ZN_GEMM_PATH_AVX2;
+        if (zn_gemm_path_available(ZN_GEMM_PATH_AVX512)) b = ZN_GEMM_PATH_AVX512;
+        __atomic_store_n(&best, b, __ATOMIC_RELAXED);
     }
-    return best;
+    return b;
 }
 
 const char *zn_gemm_path_name(zn_gemm_path path) {
@@ -511,8 +518,9 @@ static bool gemm_region(const gemm_job *j, int64_t m0, int64_t m1, int64_t n0, i
     const int64_t MC = pd->mc, NC = pd->nc;
     const int64_t mspan = m1 - m0 < MC ? m1 - m0 : MC, nspan = n1 - n0 < NC ? n1 - n0 : NC;
     const int64_t kspan = g->K < KC ? g->K : KC;
+    const bool one_ic = m1 - m0 <= MC;
     size_t a_sz = pa ? 0 : (size_t)((mspan + MR - 1) / MR * MR * kspan);
-    size_t b_sz = pb ? 0 : (size_t)((nspan + NR - 1) / NR * NR * kspan);
+    size_t b_sz = pb ? 0 : (size_t)((one_ic ? NR : (nspan + NR - 1) / NR * NR) * kspan);
     float *ws = ws_get(a_sz + b_sz + (size_t)(MR * NR) + 16);
     if (!ws) return false;
     float *abuf = ws, *bbuf = ws + a_sz, *tmp = ws + a_sz + b_sz;
@@ -541,16 +549,31 @@ static bool gemm_region(const gemm_job *j, int64_t m0, int64_t m1, int64_t n0, i
                 }
                 for (int64_t jr = 0; jr < nc; jr += NR) {
                     const int64_t nr = nc - jr < NR ? nc - jr : NR;
+                    /* one MC block: each panel is used once, so one L1-resident slot will do */
+                    float *bslot = one_ic ? bbuf : bbuf + jr * kc;
                     if (!pb && ic == m0)
-                        pack_panels(bbuf + jr * kc, g->B + pc * bk + (jc + jr) * bn, bk, bn, kc,
-                                    nr, NR);
+                        pack_panels(bslot, g->B + pc * bk + (jc + jr) * bn, bk, bn, kc, nr, NR);
+                    const float *bpanel = pb ? bp + jr * kc : bslot;
+                    /* rows of B far apart (one cache line of the next panel per k row):
+                     * prefetch the next panel while this one is in use, a share per tile */
+                    const bool pf = !pb && ic == m0 && bn == 1 && jr + NR < nc;
+                    const int64_t n_tiles = (mc + MR - 1) / MR, pf_rows = (kc + n_tiles - 1) / n_tiles;
+                    const int64_t pf_last = (nc - jr - NR < NR ? nc - jr - NR : NR) - 1;
                     for (int64_t ir = 0; ir < mc; ir += MR) {
                         const int64_t mr = mc - ir < MR ? mc - ir : MR;
+                        if (pf) {
+                            int64_t k0 = ir / MR * pf_rows, k1 = k0 + pf_rows < kc ? k0 + pf_rows : kc;
+                            const float *nb = g->B + pc * bk + jc + jr + NR;
+                            for (int64_t k = k0; k < k1; k++) {
+                                _mm_prefetch((const char *)(nb + k * bk), _MM_HINT_T0);
+                                _mm_prefetch((const char *)(nb + k * bk + pf_last), _MM_HINT_T0);
+                            }
+                        }
                         float *c = g->C + (ic + ir) * g->ldc + jc + jr;
                         if (mr == MR && nr == NR) {
-                            pd->kernel(kc, ap + ir * kc, bp + jr * kc, c, g->ldc, g->alpha, beta);
+                            pd->kernel(kc, ap + ir * kc, bpanel, c, g->ldc, g->alpha, beta);
                         } else {
-                            pd->kernel(kc, ap + ir * kc, bp + jr * kc, tmp, NR, g->alpha, 0.0f);
+                            pd->kernel(kc, ap + ir * kc, bpanel, tmp, NR, g->alpha, 0.0f);
                             for (int64_t i = 0; i < mr; i++) {
                                 float *cr = c + i * g->ldc;
                                 const float *tr = tmp + i * NR;
