@@ -102,7 +102,8 @@ static void test_chain_reuses_memory(void **state) {
     zn_view o1 = {0}, o2 = {0};
     assert_int_equal(zn_session_run(s1, &iv, 1, &o1, 1), ZN_OK);
     assert_int_equal(zn_session_run(s2, &iv, 1, &o2, 1), ZN_OK);
-    tu_assert_close((float *)o1.data, (float *)o2.data, 64 * 1024, 0, 0);
+    /* the fast kernels use vectorised exp/tanh: equal to the reference within float rounding */
+    tu_assert_close((float *)o1.data, (float *)o2.data, 64 * 1024, 1e-6, 1e-5);
     zn_session_free(s1);
     zn_session_free(s2);
     zn_plan_free(ref);
