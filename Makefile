@@ -74,7 +74,7 @@ LIB      := $(BUILD)/libzenith.a
 BIN      := $(BUILD)/zenith-bench
 ALL_LIBS := $(LIB_LIBS) $(CUDA_LIBS) $(LDLIBS)
 
-.PHONY: all test sanitize clean install backends fuzz
+.PHONY: all test sanitize clean install backends fuzz bench
 all: backends $(BIN)
 
 backends:
@@ -131,6 +131,21 @@ build-fuzz/fuzz_onnx: $(FUZZ_SRC)
 fuzz: build-fuzz/fuzz_onnx
 	build-fuzz/fuzz_onnx -max_total_time=$(FUZZ_TIME) -max_len=262144 -timeout=10 -rss_limit_mb=2048 \
 	  -malloc_limit_mb=512 build-fuzz/corpus tests/fixtures/onnx tests/fixtures/onnx_bad
+
+# make bench: Zenith against ONNX Runtime and PyTorch (same ONNX weights, same threads) and
+# sgemm against OpenBLAS; prints a table and writes $(BUILD)/bench.json. BENCH_QUICK=1 for a
+# smoke run. Peers go into a venv that sees Debian's torch (scripts/bench-setup.sh).
+BENCH_VENV ?= $(BUILD)/bench-venv
+$(BUILD)/gemm_bench: bench/gemm_bench.c $(LIB)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -DZN_WITH_OPENBLAS -o $@ $< $(LIB) -lopenblas $(ALL_LIBS) $(LDFLAGS)
+
+bench: all
+	scripts/install-deps.sh --bench
+	$(MAKE) $(BUILD)/gemm_bench
+	scripts/bench-setup.sh $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python scripts/bench.py --zenith $(BIN) --gemm $(BUILD)/gemm_bench \
+	  --out $(BUILD)/bench.json --work $(BUILD)/bench $(if $(wildcard ../shared/models),--shared ../shared/models)
 
 install: $(BIN)
 	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/zenith-bench

@@ -27,6 +27,7 @@ static void usage(FILE *f) {
           "  check     compare a model's outputs against reference outputs\n"
           "  report    re-render a saved run record (--json) as markdown\n"
           "  compare   compare saved run records: ratios, significance, per-op deltas\n"
+          "  export    write a model (zoo or ONNX) as an ONNX file for other runtimes\n"
           "\n"
           "`zenith-bench <command> --help` describes each command's options.\n"
           "exit codes: 0 done, 1 run failed or INVALID, 2 bad usage, 3 model could not be\n"
@@ -64,7 +65,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "check")) return cmd_check(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "compare")) return cmd_compare(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
     if (cmd[0] == '-') return cmd_run(argc, argv); /* `zenith-bench --report out.md --model ...` */
-    return cli_usage_error("commands are tui, run, models, inspect, check, report and compare; see zenith-bench --help",
+    return cli_usage_error("commands are tui, run, models, inspect, check, report, compare and export; see zenith-bench --help",
                            "unknown command '%s'", cmd);
 }

@@ -5,14 +5,14 @@
 #   build:  gcc make pkg-config libcjson-dev libpng-dev libncurses-dev
 #   tests:  libcmocka-dev
 #   fuzz:   clang (libFuzzer), only with --fuzz
-#   bench:  python3-numpy, python3-onnx, python3-torch, libopenblas-dev, only with --bench
+#   bench:  python3-numpy, python3-onnx, python3-torch(vision), python3-venv, libopenblas-dev, only with --bench
 set -euo pipefail
 
 want=(gcc make pkg-config libcjson-dev libpng-dev libncurses-dev libcmocka-dev)
 for arg in "$@"; do
   case "$arg" in
     --fuzz) want+=(clang libclang-rt-14-dev) ;;
-    --bench) want+=(python3-numpy python3-onnx python3-torch libopenblas-dev) ;;
+    --bench) want+=(python3-numpy python3-onnx python3-torch python3-torchvision python3-venv libopenblas-dev) ;;
     --fixtures) want+=(python3-numpy python3-onnx python3-torch) ;;
     -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "install-deps.sh: unknown option '$arg' (use --fuzz, --bench, --fixtures)" >&2; exit 2 ;;
