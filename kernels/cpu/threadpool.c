@@ -1,23 +1,37 @@
 /* threadpool.c — persistent pthread workers and a blocking parallel-for.
  *
- * The caller runs chunk 0 itself; workers wait on a generation counter for the next job. One
- * job at a time per pool: a pool belongs to one session (or one caller) at a time. */
+ * The caller runs chunk 0 itself. A job is published by bumping an atomic generation counter;
+ * workers spin on it for a short while after each job (so the next op of a model, typically
+ * microseconds later, starts without a futex wake-up) and then sleep on a condition variable.
+ * The hand-off is Dekker-style on seq_cst atomics: a worker announces itself in `sleepers`
+ * before its last look at the generation, and the caller reads `sleepers` after bumping it, so
+ * either the worker sees the new job or the caller sees the sleeper and signals.
+ * One job at a time per pool: a pool belongs to one session (or one caller) at a time.
+ */
 #include "threadpool.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <time.h>
+
+/* How long an idle worker spins before sleeping, and how long the caller spins waiting for
+ * the workers before yielding. Model ops follow each other within microseconds. */
+#define SPIN_NS 200000
 
 struct zn_threadpool {
     int threads;
     int n_workers;
     pthread_t *workers;
     pthread_mutex_t mu;
-    pthread_cond_t work_cv, done_cv;
-    uint64_t generation;
-    int pending;        /* workers still running the current job */
-    bool stop;
-    /* the current job */
+    pthread_cond_t work_cv;
+    atomic_uint_fast64_t generation;
+    atomic_int pending;   /* workers still running the current job */
+    atomic_int sleepers;  /* workers blocked (or about to block) on work_cv */
+    atomic_bool stop;
+    /* the current job: written before the generation bump, read after seeing it */
     zn_range_fn fn;
     void *arg;
     int64_t n, chunk;
@@ -28,6 +42,18 @@ typedef struct worker_arg {
     int index; /* 1..n_workers; chunk 0 is the caller's */
 } worker_arg;
 
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void run_chunk(zn_threadpool *p, int index) {
     int64_t begin = (int64_t)index * p->chunk;
     int64_t end = begin + p->chunk;
@@ -35,21 +61,34 @@ static void run_chunk(zn_threadpool *p, int index) {
     if (begin < end) p->fn(p->arg, begin, end);
 }
 
+/* Waits until the generation moves past `seen` or the pool stops; returns the new value. */
+static uint64_t wait_for_job(zn_threadpool *p, uint64_t seen) {
+    int64_t until = now_ns() + SPIN_NS;
+    for (int i = 0;; i++) {
+        uint64_t g = atomic_load(&p->generation);
+        if (g != seen || atomic_load(&p->stop)) return g;
+        cpu_relax();
+        if ((i & 255) == 255 && now_ns() > until) break;
+    }
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add(&p->sleepers, 1);
+    uint64_t g;
+    while ((g = atomic_load(&p->generation)) == seen && !atomic_load(&p->stop)) pthread_cond_wait(&p->work_cv, &p->mu);
+    atomic_fetch_sub(&p->sleepers, 1);
+    pthread_mutex_unlock(&p->mu);
+    return g;
+}
+
 static void *worker_main(void *opaque) {
     worker_arg *wa = opaque;
     zn_threadpool *p = wa->pool;
     uint64_t seen = 0;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->stop && p->generation == seen) pthread_cond_wait(&p->work_cv, &p->mu);
-        if (p->stop) break;
-        seen = p->generation;
-        pthread_mutex_unlock(&p->mu);
+        seen = wait_for_job(p, seen);
+        if (atomic_load(&p->stop)) break;
         run_chunk(p, wa->index);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0) pthread_cond_signal(&p->done_cv);
+        atomic_fetch_sub(&p->pending, 1);
     }
-    pthread_mutex_unlock(&p->mu);
     free(wa);
     return NULL;
 }
@@ -60,7 +99,10 @@ zn_threadpool *zn_threadpool_new(int threads) {
     p->threads = threads < 1 ? 1 : threads;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work_cv, NULL);
-    pthread_cond_init(&p->done_cv, NULL);
+    atomic_init(&p->generation, 0);
+    atomic_init(&p->pending, 0);
+    atomic_init(&p->sleepers, 0);
+    atomic_init(&p->stop, false);
     if (p->threads > 1) {
         p->workers = calloc((size_t)p->threads - 1, sizeof(pthread_t));
         if (!p->workers) goto fail;
@@ -86,14 +128,13 @@ fail:
 void zn_threadpool_free(zn_threadpool *p) {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
-    p->stop = true;
+    atomic_store(&p->stop, true);
     pthread_cond_broadcast(&p->work_cv);
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->n_workers; i++) pthread_join(p->workers[i], NULL);
     free(p->workers);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->work_cv);
-    pthread_cond_destroy(&p->done_cv);
     free(p);
 }
 
@@ -108,17 +149,21 @@ void zn_parallel_for(zn_threadpool *p, int64_t n, int64_t grain, zn_range_fn fn,
         return;
     }
     int64_t chunks = max_chunks < p->threads ? max_chunks : p->threads;
-    pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->arg = arg;
     p->n = n;
     p->chunk = (n + chunks - 1) / chunks;
-    p->pending = p->n_workers;
-    p->generation++;
-    pthread_cond_broadcast(&p->work_cv);
-    pthread_mutex_unlock(&p->mu);
+    atomic_store(&p->pending, p->n_workers);
+    atomic_fetch_add(&p->generation, 1); /* publishes the job (seq_cst) */
+    if (atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->work_cv);
+        pthread_mutex_unlock(&p->mu);
+    }
     run_chunk(p, 0);
-    pthread_mutex_lock(&p->mu);
-    while (p->pending > 0) pthread_cond_wait(&p->done_cv, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    int64_t until = now_ns() + SPIN_NS;
+    for (int i = 0; atomic_load(&p->pending) > 0; i++) {
+        cpu_relax();
+        if ((i & 255) == 255 && now_ns() > until) sched_yield();
+    }
 }
