@@ -102,7 +102,7 @@ $(BUILD)/%.cu.o: %.cu
 	$(call say,NVCC,$<)
 	$(Q)$(NVCC) $(NVCCFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/tests/%: tests/%.c $(LIB) tests/test_util.h
+$(BUILD)/tests/%: tests/%.c $(LIB) tests/test_util.h tests/record_fixture.h
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(LIB) $(TEST_LIBS) $(ALL_LIBS) $(LDFLAGS)
@@ -145,7 +145,7 @@ bench: all
 	$(MAKE) $(BUILD)/gemm_bench
 	scripts/bench-setup.sh $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python scripts/bench.py --zenith $(BIN) --gemm $(BUILD)/gemm_bench \
-	  --out $(BUILD)/bench.json --work $(BUILD)/bench $(if $(wildcard ../shared/models),--shared ../shared/models)
+	  --out $(BUILD)/bench.json --work $(BUILD)/bench --shared-auto
 
 install: $(BIN)
 	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/zenith-bench

@@ -426,6 +426,9 @@ def main():
     ap.add_argument("--out", default="build/bench.json", help="where the JSON table goes")
     ap.add_argument("--work", help="folder for exported models and run records (default: "
                     "beside --out, bench/)")
+    ap.add_argument("--shared-auto", action="store_true",
+                    help="also run the team's reference models when a shared/models folder sits "
+                         "beside the repository (as on the development machines)")
     ap.add_argument("--shared", help="a folder of reference models (NAME/model.onnx with "
                     "test_data_set_0) to add as cases")
     ap.add_argument("--gemm", help="the gemm_bench binary (sgemm vs OpenBLAS)")
@@ -471,6 +474,10 @@ def main():
                 notes.append("%s: export failed: %s" % (c["name"], text[-500:]))
                 continue
         cases.append((c["name"], path, c["bind"], c["offline_batch"], None))
+    if not a.shared and a.shared_auto:
+        beside = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "models")
+        if os.path.isdir(beside):
+            a.shared = beside
     if a.shared and os.path.isdir(a.shared):
         for d in sorted(os.listdir(a.shared)):
             path = os.path.join(a.shared, d, "model.onnx")
