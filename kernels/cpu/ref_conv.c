@@ -12,103 +12,17 @@
 
 #include "../../engine/error.h"
 #include "../kernel.h"
+#include "conv_geom.h"
 #include "cpu_tables.h"
 #include "ref_gemm.h"
 #include "threadpool.h"
 
-/* The window geometry of one node, padded to 3 spatial dims (unit dims in front). */
-typedef struct geom {
-    int nsp;                /* spatial dims of the node: 1..3 */
-    int64_t in[3], out[3];  /* spatial sizes */
-    int64_t k[3], s[3], d[3], pb[3], pe[3];
-    int64_t in_sz, out_sz, k_sz; /* products */
-} geom;
-
-/* Reads kernel_shape (or W's spatial dims when kw != NULL and the attribute is absent), strides,
- * dilations and pads (auto_pad resolved against the output sizes). False when an attribute does
- * not fit the rank. */
-static bool geom_init(geom *g, const zn_kernel_node *n, const zn_view *x, const zn_view *y,
-                      const zn_view *w) {
-    memset(g, 0, sizeof *g);
-    int nsp = x->rank - 2;
-    if (nsp < 1 || nsp > 3 || y->rank != x->rank) return false;
-    g->nsp = nsp;
-    int64_t ks[3], st[3], dl[3], pads[6];
-    int nk = zn_attrs_ints(n->attrs, n->n_attrs, "kernel_shape", ks, 3);
-    if (nk < 0 && w) {
-        if (w->rank != x->rank) return false;
-        for (int i = 0; i < nsp; i++) ks[i] = w->dims[2 + i];
-        nk = nsp;
-    }
-    if (nk != nsp) return false;
-    int ns = zn_attrs_ints(n->attrs, n->n_attrs, "strides", st, 3);
-    int nd = zn_attrs_ints(n->attrs, n->n_attrs, "dilations", dl, 3);
-    int np = zn_attrs_ints(n->attrs, n->n_attrs, "pads", pads, 6);
-    if ((ns >= 0 && ns != nsp) || (nd >= 0 && nd != nsp) || (np >= 0 && np != 2 * nsp)) return false;
-    const char *ap = zn_attrs_string(n->attrs, n->n_attrs, "auto_pad", "NOTSET");
-    bool same_upper = strcmp(ap, "SAME_UPPER") == 0, same_lower = strcmp(ap, "SAME_LOWER") == 0;
-    bool valid = strcmp(ap, "VALID") == 0;
-    if (!same_upper && !same_lower && !valid && strcmp(ap, "NOTSET") != 0) return false;
-    int off = 3 - nsp;
-    for (int i = 0; i < 3; i++) {
-        g->in[i] = g->out[i] = g->k[i] = g->s[i] = g->d[i] = 1;
-        g->pb[i] = g->pe[i] = 0;
-    }
-    for (int i = 0; i < nsp; i++) {
-        int j = off + i;
-        g->in[j] = x->dims[2 + i];
-        g->out[j] = y->dims[2 + i];
-        g->k[j] = ks[i];
-        g->s[j] = ns >= 0 ? st[i] : 1;
-        g->d[j] = nd >= 0 ? dl[i] : 1;
-        if (g->k[j] < 1 || g->s[j] < 1 || g->d[j] < 1) return false;
-        if (same_upper || same_lower) {
-            int64_t total = (g->out[j] - 1) * g->s[j] + (g->k[j] - 1) * g->d[j] + 1 - g->in[j];
-            if (total < 0) total = 0;
-            g->pb[j] = same_upper ? total / 2 : total - total / 2;
-            g->pe[j] = total - g->pb[j];
-        } else if (!valid && np >= 0) {
-            g->pb[j] = pads[i];
-            g->pe[j] = pads[nsp + i];
-            if (g->pb[j] < 0 || g->pe[j] < 0) return false;
-        }
-    }
-    g->in_sz = g->in[0] * g->in[1] * g->in[2];
-    g->out_sz = g->out[0] * g->out[1] * g->out[2];
-    g->k_sz = g->k[0] * g->k[1] * g->k[2];
-    return true;
-}
-
-static bool f32_views(const zn_view *v, int n) {
-    for (int i = 0; i < n; i++)
-        if (v[i].dtype != ZN_DTYPE_UNDEFINED && v[i].dtype != ZN_F32) return false;
-    return true;
-}
-
 /* ---- Conv --------------------------------------------------------------------------------- */
 
-static bool conv_pointwise(const geom *g) {
-    for (int i = 0; i < 3; i++)
-        if (g->k[i] != 1 || g->s[i] != 1 || g->pb[i] != 0 || g->pe[i] != 0) return false;
-    return true;
-}
-
-static bool conv_geom(const zn_kernel_node *n, geom *g, int64_t *group) {
-    if (n->n_in < 2 || n->n_out != 1) return false;
-    const zn_view *x = &n->in[0], *w = &n->in[1], *y = &n->out[0];
-    if (!geom_init(g, n, x, y, w) || w->rank != x->rank) return false;
-    for (int i = 0; i < g->nsp; i++)
-        if (w->dims[2 + i] != g->k[3 - g->nsp + i]) return false;
-    *group = zn_attrs_int(n->attrs, n->n_attrs, "group", 1);
-    int64_t C = x->dims[1], M = w->dims[0];
-    if (*group < 1 || C % *group || M % *group || w->dims[1] != C / *group) return false;
-    return y->dims[0] == x->dims[0] && y->dims[1] == M;
-}
-
 static bool conv_supports(const zn_kernel_node *n) {
-    geom g;
+    zn_conv_geom g;
     int64_t group;
-    if (!f32_views(n->in, n->n_in) || !f32_views(n->out, n->n_out) || !conv_geom(n, &g, &group))
+    if (!zn_f32_views(n->in, n->n_in) || !zn_f32_views(n->out, n->n_out) || !zn_conv_node_geom(n, &g, &group))
         return false;
     if (n->n_in == 3 && n->in[2].dtype != ZN_DTYPE_UNDEFINED &&
         (n->in[2].rank != 1 || n->in[2].dims[0] != n->in[1].dims[0]))
@@ -117,24 +31,24 @@ static bool conv_supports(const zn_kernel_node *n) {
 }
 
 static zn_status conv_prepare(const zn_kernel_node *n, zn_kernel_prep *prep) {
-    geom g;
+    zn_conv_geom g;
     int64_t group;
-    if (!conv_geom(n, &g, &group))
+    if (!zn_conv_node_geom(n, &g, &group))
         return zn_error_set(ZN_ERR_UNSUPPORTED, "Conv: attributes do not fit the shapes");
     int64_t cg = n->in[0].dims[1] / group;
-    prep->scratch_bytes = conv_pointwise(&g) ? 0 : (size_t)(cg * g.k_sz * g.out_sz) * sizeof(float);
+    prep->scratch_bytes = zn_conv_pointwise(&g) ? 0 : (size_t)(cg * g.k_sz * g.out_sz) * sizeof(float);
     return ZN_OK;
 }
 
 typedef struct im2col_job {
-    const geom *g;
+    const zn_conv_geom *g;
     const float *x; /* (Cg, in...) */
     float *col;     /* (Cg * k_sz, out_sz) */
 } im2col_job;
 
 static void im2col_rows(void *arg, int64_t begin, int64_t end) {
     const im2col_job *j = arg;
-    const geom *g = j->g;
+    const zn_conv_geom *g = j->g;
     for (int64_t r = begin; r < end; r++) {
         int64_t c = r / g->k_sz, rem = r % g->k_sz;
         int64_t kd = rem / (g->k[1] * g->k[2]);
@@ -163,9 +77,9 @@ static void im2col_rows(void *arg, int64_t begin, int64_t end) {
 
 /* y: (N, M, out...) = conv(x: (N, C, in...), w: (M, C/group, k...)) + b: (M) */
 static zn_status conv_run(const zn_exec_ctx *ctx) {
-    geom g;
+    zn_conv_geom g;
     int64_t group;
-    if (!conv_geom(ctx->node, &g, &group))
+    if (!zn_conv_node_geom(ctx->node, &g, &group))
         return zn_error_set(ZN_ERR_RUNTIME, "Conv: attributes do not fit the shapes");
     const zn_view *X = &ctx->in[0], *W = &ctx->in[1];
     const float *x = X->data, *w = W->data;
@@ -173,7 +87,7 @@ static zn_status conv_run(const zn_exec_ctx *ctx) {
     float *y = ctx->out[0].data;
     int64_t N = X->dims[0], C = X->dims[1], M = W->dims[0];
     int64_t cg = C / group, mg = M / group, kk = cg * g.k_sz;
-    bool pointwise = conv_pointwise(&g);
+    bool pointwise = zn_conv_pointwise(&g);
     if (!pointwise && !ctx->scratch && kk * g.out_sz > 0)
         return zn_error_set(ZN_ERR_RUNTIME, "Conv needs %lld bytes of scratch and got none",
                             (long long)(kk * g.out_sz * 4));
@@ -203,7 +117,7 @@ static zn_status conv_run(const zn_exec_ctx *ctx) {
 /* ---- MaxPool / AveragePool ---------------------------------------------------------------- */
 
 typedef struct pool_job {
-    geom g;
+    zn_conv_geom g;
     const float *x;
     float *y;
     bool is_max, count_pad;
@@ -211,7 +125,7 @@ typedef struct pool_job {
 
 static void pool_planes(void *arg, int64_t begin, int64_t end) {
     const pool_job *j = arg;
-    const geom *g = &j->g;
+    const zn_conv_geom *g = &j->g;
     for (int64_t p = begin; p < end; p++) {
         const float *x = j->x + p * g->in_sz;
         float *y = j->y + p * g->out_sz;
@@ -254,10 +168,10 @@ static void pool_planes(void *arg, int64_t begin, int64_t end) {
 }
 
 static bool pool_supports(const zn_kernel_node *n) {
-    geom g;
+    zn_conv_geom g;
     if (n->n_in != 1 || n->n_out != 1) return false; /* MaxPool's Indices output: not here */
     if (n->in[0].dtype != ZN_F32 || n->out[0].dtype != ZN_F32) return false;
-    if (!geom_init(&g, n, &n->in[0], &n->out[0], NULL)) return false;
+    if (!zn_conv_geom_init(&g, n, &n->in[0], &n->out[0], NULL)) return false;
     if (zn_attrs_int(n->attrs, n->n_attrs, "storage_order", 0) != 0) return false;
     return n->out[0].dims[0] == n->in[0].dims[0] && n->out[0].dims[1] == n->in[0].dims[1];
 }
@@ -265,7 +179,7 @@ static bool pool_supports(const zn_kernel_node *n) {
 static zn_status pool_run(const zn_exec_ctx *ctx) {
     pool_job j;
     memset(&j, 0, sizeof j);
-    if (!geom_init(&j.g, ctx->node, &ctx->in[0], &ctx->out[0], NULL))
+    if (!zn_conv_geom_init(&j.g, ctx->node, &ctx->in[0], &ctx->out[0], NULL))
         return zn_error_set(ZN_ERR_RUNTIME, "%s: attributes do not fit the shapes",
                             zn_op_name(ctx->node->op));
     j.x = ctx->in[0].data;
