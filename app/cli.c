@@ -135,8 +135,9 @@ static zn_status bind_batch(zn_graph *g, int batch) {
         }
     }
     if (!bound && batch != 1) {
-        zn_error_set(ZN_ERR_SHAPE, "--batch %d: the model's inputs have a fixed batch size", batch);
-        zn_error_hint("export the model with a dynamic batch dim, or leave --batch out");
+        zn_error_set(ZN_ERR_SHAPE, "the model's inputs have a fixed batch size; batch %d was asked "
+                                   "(--batch, times --max-batch when batching dynamically)", batch);
+        zn_error_hint("leave --batch out and use --max-batch 1, or export the model with a dynamic batch dim");
         return ZN_ERR_SHAPE;
     }
     return ZN_OK;

@@ -187,7 +187,12 @@ zn_status zn_runner_run(const zn_runner_opts *o, zn_live *live, zn_runner_stage_
     /* ---- load and bind ---- */
     stage(stage_fn, user, "loading", o->model.model);
     cli_model_opts mo = o->model;
-    if (b.max_batch > 1) mo.batch = (int)(b.b0 * b.max_batch);
+    if (b.max_batch > 1) {
+        /* the plan holds max_batch samples: scale the leading dim of every bound shape too */
+        mo.batch = (int)(b.b0 * b.max_batch);
+        for (int i = 0; i < mo.n_shapes; i++)
+            if (mo.shapes[i].rank > 0) mo.shapes[i].dims[0] *= b.max_batch;
+    }
     if (o->data_dir) {
         paths = calloc(256, sizeof *paths);
         if (!paths) {
@@ -262,6 +267,16 @@ zn_status zn_runner_run(const zn_runner_opts *o, zn_live *live, zn_runner_stage_
     stage(stage_fn, user, "preparing", "sessions and inputs");
     b.plan = plan;
     b.n_in = input_count(plan);
+    for (int i = 0; b.max_batch > 1 && i < b.n_in; i++) {
+        zn_io_info io = zn_plan_input(plan, i);
+        if (io.rank < 1 || io.dims[0] != b.b0 * b.max_batch) {
+            st = zn_error_set(ZN_ERR_SHAPE,
+                              "dynamic batching needs a batch dim: input '%s' has leading dim %lld, not %lld samples x %d",
+                              io.name, io.rank ? (long long)io.dims[0] : 0LL, (long long)b.b0, b.max_batch);
+            zn_error_hint("the model's batch size is fixed: run with --max-batch 1");
+            goto done;
+        }
+    }
     b.n_out = zn_plan_num_outputs(plan);
     if (b.n_in > MAX_IO || b.n_out > MAX_IO) {
         st = zn_error_set(ZN_ERR_UNSUPPORTED, "the model has more than %d inputs or outputs", MAX_IO);

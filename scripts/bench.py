@@ -153,6 +153,8 @@ def zenith_run(zb, model, specs, threads, scenario, runs, warmup, work, tag, off
            "--warmup", str(warmup), "--duration", "0s", "--max-duration", "600s",
            "--no-profile", "--json", out, "-q"] + shape_args(specs)
     if scenario == "offline":
+        # at least a second of work: a handful of samples would mostly time thread start-up
+        cmd += ["--duration", "1s"]
         if offline_batch:
             cmd += ["--max-batch", str(offline_batch), "--min-queries", str(runs * offline_batch)]
         else:  # fixed batch: one input set per engine run
