@@ -182,7 +182,9 @@ zn_status zn_runner_run(const zn_runner_opts *o, zn_live *live, zn_runner_stage_
     }
     b.max_batch = b.accuracy || ts.max_batch < 1 ? 1 : ts.max_batch;
     ts.max_batch = b.max_batch;
-    b.b0 = o->model.batch > 0 ? o->model.batch : 1;
+    /* rows per sample: --batch, else the leading dim --shape gives, else 1 */
+    b.b0 = o->model.batch > 0 ? o->model.batch
+         : (o->model.n_shapes > 0 && o->model.shapes[0].rank > 0) ? o->model.shapes[0].dims[0] : 1;
 
     /* ---- load and bind ---- */
     stage(stage_fn, user, "loading", o->model.model);

@@ -170,7 +170,7 @@ def zenith_run(zb, model, specs, threads, scenario, runs, warmup, work, tag, off
         raise RuntimeError("zenith-bench run failed (exit %d):\n%s" % (rc, text[-2000:]))
     with open(out) as f:
         res = json.load(f)["results"]
-    if not res.get("query_count"):
+    if not res or not res.get("query_count"):
         raise RuntimeError("zenith-bench run completed no query:\n%s" % text[-2000:])
     return res
 
@@ -487,7 +487,11 @@ def main():
                 cases.append((d, path, {}, 8, os.path.join(a.shared, d, "test_data_set_0")))
 
     for name, path, bind, ob, td in cases:
-        bench_case(a, name, path, bind, ob, td, peers, notes, rows, record)
+        try:
+            bench_case(a, name, path, bind, ob, td, peers, notes, rows, record)
+        except RuntimeError as e:  # one case failing must not lose the others
+            notes.append("%s: failed: %s" % (name, str(e).splitlines()[0]))
+            print("== %s failed: %s" % (name, e), file=sys.stderr)
     if not only or "sgemm" in only:
         bench_gemm(a, rows, notes, record)
 
