@@ -155,7 +155,7 @@ static zn_status resolve_backend(const zn_compile_config *cfg, zn_backend *out) 
     return ZN_ERR_NO_DEVICE;
 }
 
-static zn_status select_kernels(zn_plan *plan, zn_backend backend) {
+static zn_status select_kernels(zn_plan *plan, zn_backend backend, int *tuned, int *retuned) {
     zn_graph *g = plan->graph;
     plan->steps = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof(zn_step));
     if (!plan->steps) return zn_error_set(ZN_ERR_OUT_OF_MEMORY, "out of memory compiling");
@@ -188,6 +188,14 @@ static zn_status select_kernels(zn_plan *plan, zn_backend backend) {
         }
         st->kernel = cands[0];
         st->flops = zn_node_flops(g, n);
+        if (plan->cfg.mode == ZN_MODE_MAX_AUTOTUNE && found > 1) {
+            bool changed;
+            zn_status s = zn_autotune_step(st, cands, found < 16 ? found : 16, plan->cfg.threads, &changed);
+            if (s != ZN_OK) return s;
+            (*tuned)++;
+            *retuned += changed;
+            if (st->state || st->scratch_bytes || !st->kernel->prepare) continue; /* prepared */
+        }
         if (st->kernel->prepare) {
             zn_kernel_prep prep = {0};
             zn_status s = st->kernel->prepare(&st->kn, &prep);
@@ -274,9 +282,16 @@ zn_status zn_compile(const zn_graph *src, const zn_compile_config *cfg_in, zn_pl
     sum->nodes_after = g->n_nodes;
 
     phase_begin(&cfg, "kernel-selection");
-    st = select_kernels(plan, backend);
+    tp = now_ms();
+    int tuned = 0, retuned = 0;
+    st = select_kernels(plan, backend, &tuned, &retuned);
     phase_end(&cfg, "kernel-selection");
     if (st != ZN_OK) goto fail;
+    if (cfg.mode == ZN_MODE_MAX_AUTOTUNE) {
+        snprintf(detail, sizeof detail, "%d node%s with several kernels timed; %d picked a kernel other than the "
+                 "highest-priority one", tuned, tuned == 1 ? "" : "s", retuned);
+        add_pass_report(sum, "max-autotune", retuned, now_ms() - tp, detail);
+    }
     phase_begin(&cfg, "memory-planning");
     st = zn_plan_memory(plan);
     phase_end(&cfg, "memory-planning");

@@ -45,6 +45,11 @@ struct zn_plan {
  * planned/naive bytes and in-place count. */
 zn_status zn_plan_memory(zn_plan *plan);
 
+/* autotune.c: times cands[0..found) on the step's node and keeps the fastest in st->kernel,
+ * with its prepared state (st->state, st->scratch_bytes). *changed when that is not cands[0].
+ * When no candidate runs, st->kernel = cands[0] and the state is left for the caller to prepare. */
+zn_status zn_autotune_step(zn_step *st, const zn_kernel_spec *const *cands, int found, int threads, bool *changed);
+
 /* passes: each returns the number of changes it made, or a negative value with the error set */
 int zn_pass_dce(zn_graph *g);
 

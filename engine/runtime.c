@@ -1,7 +1,8 @@
 /* runtime.c — sessions: per-worker execution state over a shared, read-only plan.
  *
- * A session owns its arena (activations and scratch at the planner's offsets), its own copy of
- * every step's views with data pointers resolved once at creation, and a thread pool. Graph
+ * A session owns its arena (activations and scratch at the planner's offsets) and its own copy
+ * of every step's views with data pointers resolved once at creation; it borrows the
+ * process-wide thread pool of its thread count. Graph
  * inputs are the caller's buffers: the views that read them are patched at the start of each
  * run. The hot path is a loop over steps with one branch for the observer.
  */
@@ -54,7 +55,7 @@ static void *tensor_ptr(const zn_session *s, int t) {
 
 void zn_session_free(zn_session *s) {
     if (!s) return;
-    zn_threadpool_free(s->pool);
+    zn_threadpool_release(s->pool);
     zn_free(s->arena);
     free(s->views);
     free(s->ctx);
@@ -85,7 +86,8 @@ zn_status zn_session_new(const zn_plan *plan, zn_session **out) {
     /* Arenas start zeroed so that a kernel reading memory it should not reads zeros, the same
      * in every session (deterministic), instead of garbage. */
     memset(s->arena, 0, plan->arena_bytes);
-    if (plan->cfg.threads > 1 && !(s->pool = zn_threadpool_new(plan->cfg.threads))) {
+    /* the process-wide pool for this thread count: concurrent sessions share its workers */
+    if (plan->cfg.threads > 1 && !(s->pool = zn_threadpool_acquire(plan->cfg.threads))) {
         zn_error_set(ZN_ERR_OUT_OF_MEMORY, "could not start %d worker threads", plan->cfg.threads);
         goto fail;
     }

@@ -304,7 +304,8 @@ def bench_case(a, case, model, bind, offline_batch, test_data, peers, notes, row
     ob = offline_batch if batchable else None
     ospecs = [(n, dt, (ob,) + tuple(s[1:])) for n, dt, s in specs] if ob else specs
     ofeeds = make_inputs(ospecs, seed=7) if ob else feeds
-    samples_per_run = ob if ob else 1
+    # a sample is one row of the batch dim, as zenith-bench counts them
+    samples_per_run = ospecs[0][2][0] if ospecs and len(ospecs[0][2]) > 0 else 1
     res = {"model": model, "inputs": {n: list(s) for n, _, s in specs}, "offline_batch":
            samples_per_run, "zenith": {}, "peers": {}}
 

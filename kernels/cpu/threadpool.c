@@ -31,6 +31,8 @@ struct zn_threadpool {
     atomic_int pending;   /* workers still running the current job */
     atomic_int sleepers;  /* workers blocked (or about to block) on work_cv */
     atomic_bool stop;
+    atomic_flag busy;     /* a parallel_for is in progress */
+    int refs;             /* zn_threadpool_acquire users (under shared_mu) */
     /* the current job: written before the generation bump, read after seeing it */
     zn_range_fn fn;
     void *arg;
@@ -103,6 +105,7 @@ zn_threadpool *zn_threadpool_new(int threads) {
     atomic_init(&p->pending, 0);
     atomic_init(&p->sleepers, 0);
     atomic_init(&p->stop, false);
+    atomic_flag_clear(&p->busy);
     if (p->threads > 1) {
         p->workers = calloc((size_t)p->threads - 1, sizeof(pthread_t));
         if (!p->workers) goto fail;
@@ -140,11 +143,51 @@ void zn_threadpool_free(zn_threadpool *p) {
 
 int zn_threadpool_size(const zn_threadpool *p) { return p ? p->threads : 1; }
 
+/* ---- the process-wide pools, one per thread count ------------------------------------------- */
+
+#define MAX_SHARED 8
+static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static zn_threadpool *shared[MAX_SHARED];
+
+zn_threadpool *zn_threadpool_acquire(int threads) {
+    if (threads < 1) threads = 1;
+    pthread_mutex_lock(&shared_mu);
+    zn_threadpool *p = NULL;
+    int free_slot = -1;
+    for (int i = 0; i < MAX_SHARED; i++) {
+        if (shared[i] && shared[i]->threads == threads) p = shared[i];
+        else if (!shared[i] && free_slot < 0) free_slot = i;
+    }
+    if (!p) {
+        p = zn_threadpool_new(threads);
+        if (p && free_slot >= 0) shared[free_slot] = p;
+        /* no free slot: a private pool, freed on release like the others */
+    }
+    if (p) p->refs++;
+    pthread_mutex_unlock(&shared_mu);
+    return p;
+}
+
+void zn_threadpool_release(zn_threadpool *p) {
+    if (!p) return;
+    pthread_mutex_lock(&shared_mu);
+    bool last = --p->refs == 0;
+    if (last)
+        for (int i = 0; i < MAX_SHARED; i++)
+            if (shared[i] == p) shared[i] = NULL;
+    pthread_mutex_unlock(&shared_mu);
+    if (last) zn_threadpool_free(p);
+}
+
 void zn_parallel_for(zn_threadpool *p, int64_t n, int64_t grain, zn_range_fn fn, void *arg) {
     if (n <= 0) return;
     if (grain < 1) grain = 1;
     int64_t max_chunks = (n + grain - 1) / grain;
     if (!p || p->n_workers == 0 || max_chunks < 2) {
+        fn(arg, 0, n);
+        return;
+    }
+    if (atomic_flag_test_and_set(&p->busy)) { /* another session has the pool right now */
         fn(arg, 0, n);
         return;
     }
@@ -166,4 +209,5 @@ void zn_parallel_for(zn_threadpool *p, int64_t n, int64_t grain, zn_range_fn fn,
         cpu_relax();
         if ((i & 255) == 255 && now_ns() > until) sched_yield();
     }
+    atomic_flag_clear(&p->busy);
 }
