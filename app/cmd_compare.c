@@ -8,9 +8,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "reports/compare.h"
-
-int cmd_compare(int argc, char **argv);
 
 static void compare_usage(FILE *f) {
     fputs("usage: zenith-bench compare A.json B.json [more.json ...] [--report diff.md] [--allow-different-models]\n"
