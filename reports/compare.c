@@ -11,6 +11,7 @@
 
 #include "reports/charts.h"
 #include "suites/loadgen.h"
+#include "reports/strbuf.h"
 
 void zn_compare_opts_default(zn_compare_opts *o) {
     memset(o, 0, sizeof *o);
@@ -311,36 +312,6 @@ zn_status zn_compare_records(const zn_record *const *recs, int n, const zn_compa
 
 /* ---- markdown -------------------------------------------------------------------------------- */
 
-typedef struct sb {
-    char *s;
-    size_t len, cap;
-    bool oom;
-} sb;
-
-__attribute__((format(printf, 2, 3))) static void out(sb *b, const char *fmt, ...) {
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) return;
-        if (b->s && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap : 16384;
-        while (cap < b->len + (size_t)n + 1) cap *= 2;
-        char *ns = realloc(b->s, cap);
-        if (!ns) {
-            b->oom = true;
-            return;
-        }
-        b->s = ns;
-        b->cap = cap;
-    }
-}
-
 static const char *fmt_ns(double ns, char *b, size_t cap) {
     double a = fabs(ns);
     if (a >= 1e9) snprintf(b, cap, "%.3f s", ns / 1e9);
@@ -365,66 +336,66 @@ static const char *cell(const char *s, char *b, size_t cap) {
 
 char *zn_compare_to_markdown(const zn_compare *c, const zn_record *const *recs, const char *const *names,
                              const char *chart_rel) {
-    sb b = {0};
+    zn_sb b = {0};
     char t1[64], t2[64], t3[64], cb[512];
     const zn_record *a = recs[0];
-    out(&b, "# Zenith comparison: %d runs of %s, %s\n\n", c->n_records, a->model.name, a->settings.scenario);
-    out(&b, "| Run | Record | Model | Backend / precision / mode | Batch | Threads | Host | Commit | Verdict |\n"
+    zn_sb_printf(&b, "# Zenith comparison: %d runs of %s, %s\n\n", c->n_records, a->model.name, a->settings.scenario);
+    zn_sb_printf(&b, "| Run | Record | Model | Backend / precision / mode | Batch | Threads | Host | Commit | Verdict |\n"
             "|---|---|---|---|---:|---:|---|---|---|\n");
     for (int i = 0; i < c->n_records; i++) {
         const zn_record *r = recs[i];
-        out(&b, "| %c%s | %s | %s | %s / %s / %s | %d | %d | %s | %s | %s |\n", L(i), i == 0 ? " (baseline)" : "",
+        zn_sb_printf(&b, "| %c%s | %s | %s | %s / %s / %s | %d | %d | %s | %s | %s |\n", L(i), i == 0 ? " (baseline)" : "",
             cell(names && names[i] ? names[i] : r->run_id, cb, sizeof cb), r->model.name, r->settings.backend,
             r->settings.precision, r->settings.compile_mode, r->settings.batch, r->settings.threads, r->system.hostname,
             r->build.git_commit, zn_record_verdict(r));
     }
-    out(&b, "\n");
+    zn_sb_printf(&b, "\n");
     for (int k = 0; k < c->n_runs; k++) {
         const zn_compare_run *r = &c->runs[k];
         char o = L(r->index);
-        out(&b, "## %c vs A\n\n| Metric | A | %c | %c vs A |\n|---|---:|---:|---|\n", o, o, o);
+        zn_sb_printf(&b, "## %c vs A\n\n| Metric | A | %c | %c vs A |\n|---|---:|---:|---|\n", o, o, o);
         for (int m = 0; m < r->n_metrics; m++) {
             const zn_compare_metric *x = &r->metrics[m];
-            out(&b, "| %s | %s | %s | %s |\n", x->name, fmt_val(x, x->base, t1, sizeof t1), fmt_val(x, x->other, t2, sizeof t2),
+            zn_sb_printf(&b, "| %s | %s | %s | %s |\n", x->name, fmt_val(x, x->base, t1, sizeof t1), fmt_val(x, x->other, t2, sizeof t2),
                 x->verdict);
         }
-        out(&b, "\n");
+        zn_sb_printf(&b, "\n");
         if (r->test_available) {
             char mv[48];
             if (fabs(r->median_ratio - 1) < 0.005) snprintf(mv, sizeof mv, "the same");
             else if (r->median_ratio > 1) snprintf(mv, sizeof mv, "%.2fx faster", r->median_ratio);
             else snprintf(mv, sizeof mv, "%.2fx slower", r->median_ratio > 0 ? 1 / r->median_ratio : 0);
-            out(&b, "**%s**: %c's median latency is %s: the ratio of median latencies A / %c is %.3f, 95%% bootstrap "
+            zn_sb_printf(&b, "**%s**: %c's median latency is %s: the ratio of median latencies A / %c is %.3f, 95%% bootstrap "
                     "interval [%.3f, %.3f] (%d resamples of %d and %d per-query latencies, seed %llu). %s\n\n",
                 r->significant ? "Beyond the noise" : "Within the noise", o, mv, o, r->median_ratio, r->ci_lo, r->ci_hi,
                 c->opts.n_boot, r->n_base, r->n_other, (unsigned long long)c->opts.seed,
                 r->significant ? (r->median_ratio > 1 ? "The median latency is significantly lower." : "The median latency is significantly higher.")
                                : "The interval includes 1: no significant difference in the median.");
         } else {
-            out(&b, "Significance: not available (a record holds fewer than 2 per-query latencies).\n\n");
+            zn_sb_printf(&b, "Significance: not available (a record holds fewer than 2 per-query latencies).\n\n");
         }
         if (r->n_ops > 0) {
-            out(&b, "Per-op time per run, by impact:\n\n| Op | A | %c | Δ |\n|---|---:|---:|---:|\n", o);
+            zn_sb_printf(&b, "Per-op time per run, by impact:\n\n| Op | A | %c | Δ |\n|---|---:|---:|---:|\n", o);
             for (int i = 0; i < r->n_ops; i++)
-                out(&b, "| %s | %s | %s | %s%s |\n", cell(r->ops[i].name, cb, sizeof cb), fmt_ns(r->ops[i].base_ns, t1, sizeof t1),
+                zn_sb_printf(&b, "| %s | %s | %s | %s%s |\n", cell(r->ops[i].name, cb, sizeof cb), fmt_ns(r->ops[i].base_ns, t1, sizeof t1),
                     fmt_ns(r->ops[i].other_ns, t2, sizeof t2), r->ops[i].delta_ns > 0 ? "+" : "",
                     fmt_ns(r->ops[i].delta_ns, t3, sizeof t3));
-            out(&b, "\n");
+            zn_sb_printf(&b, "\n");
         }
         if (r->n_nodes > 0) {
-            out(&b, "Per-node time per run, by impact:\n\n| Node | A | %c | Δ |\n|---|---:|---:|---:|\n", o);
+            zn_sb_printf(&b, "Per-node time per run, by impact:\n\n| Node | A | %c | Δ |\n|---|---:|---:|---:|\n", o);
             for (int i = 0; i < r->n_nodes; i++)
-                out(&b, "| `%s` | %s | %s | %s%s |\n", cell(r->nodes[i].name, cb, sizeof cb),
+                zn_sb_printf(&b, "| `%s` | %s | %s | %s%s |\n", cell(r->nodes[i].name, cb, sizeof cb),
                     fmt_ns(r->nodes[i].base_ns, t1, sizeof t1), fmt_ns(r->nodes[i].other_ns, t2, sizeof t2),
                     r->nodes[i].delta_ns > 0 ? "+" : "", fmt_ns(r->nodes[i].delta_ns, t3, sizeof t3));
-            out(&b, "\n");
+            zn_sb_printf(&b, "\n");
         }
     }
-    if (chart_rel && chart_rel[0]) out(&b, "![Latency percentiles and throughput of each run](%s)\n\n", chart_rel);
-    out(&b, "## Differences in settings and environment\n\n");
-    if (c->n_notes == 0) out(&b, "None: same machine, seeds, settings and build.\n");
-    for (int i = 0; i < c->n_notes; i++) out(&b, "- %s\n", c->notes[i]);
-    out(&b, "\n## Method\n\nRatios are A's value over the other run's for latencies and the other run's over A's for "
+    if (chart_rel && chart_rel[0]) zn_sb_printf(&b, "![Latency percentiles and throughput of each run](%s)\n\n", chart_rel);
+    zn_sb_printf(&b, "## Differences in settings and environment\n\n");
+    if (c->n_notes == 0) zn_sb_printf(&b, "None: same machine, seeds, settings and build.\n");
+    for (int i = 0; i < c->n_notes; i++) zn_sb_printf(&b, "- %s\n", c->notes[i]);
+    zn_sb_printf(&b, "\n## Method\n\nRatios are A's value over the other run's for latencies and the other run's over A's for "
             "throughput, so above 1 reads \"faster\". Significance comes from a percentile bootstrap of the ratio of "
             "median per-query latencies (%d resamples, %.0f%% interval, seeded, so the same records give the same "
             "interval); a difference is beyond the noise when the interval excludes 1. The bootstrap sees the "

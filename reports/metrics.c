@@ -1,40 +1,10 @@
 /* metrics.c — Prometheus text exposition and the per-query CSV (metrics.h). */
 #include "reports/metrics.h"
+#include "reports/strbuf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct sb {
-    char *s;
-    size_t len, cap;
-    bool oom;
-} sb;
-
-__attribute__((format(printf, 2, 3))) static void out(sb *b, const char *fmt, ...) {
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) return;
-        if (b->s && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap : 16384;
-        while (cap < b->len + (size_t)n + 1) cap *= 2;
-        char *ns = realloc(b->s, cap);
-        if (!ns) {
-            b->oom = true;
-            return;
-        }
-        b->s = ns;
-        b->cap = cap;
-    }
-}
 
 /* A label value with \\, " and newlines escaped, as the format requires. */
 static const char *esc(const char *s, char *buf, size_t cap) {
@@ -54,7 +24,7 @@ static const char *esc(const char *s, char *buf, size_t cap) {
     return buf;
 }
 
-static char *finish(sb *b, const char *what) {
+static char *finish(zn_sb *b, const char *what) {
     if (b->oom || !b->s) {
         free(b->s);
         zn_error_set(ZN_ERR_OUT_OF_MEMORY, "out of memory writing the %s", what);
@@ -64,7 +34,7 @@ static char *finish(sb *b, const char *what) {
 }
 
 char *zn_record_to_prometheus(const zn_record *rec) {
-    sb b = {0};
+    zn_sb b = {0};
     char m[256], sc[64], be[32], pr[32], lab[512], opb[128];
     const zn_record_results *r = &rec->results;
     snprintf(lab, sizeof lab, "model=\"%s\",scenario=\"%s\",backend=\"%s\",precision=\"%s\"",
@@ -72,7 +42,7 @@ char *zn_record_to_prometheus(const zn_record *rec) {
              esc(rec->settings.backend[0] ? rec->settings.backend : rec->compile.backend, be, sizeof be),
              esc(rec->settings.precision[0] ? rec->settings.precision : rec->compile.precision, pr, sizeof pr));
 
-    out(&b, "# HELP zenith_query_latency_seconds Latency of each measured query (issue to completion).\n"
+    zn_sb_printf(&b, "# HELP zenith_query_latency_seconds Latency of each measured query (issue to completion).\n"
             "# TYPE zenith_query_latency_seconds histogram\n");
     const zn_record_hist *h = &r->latency;
     static const double mant[3] = {1, 2, 5};
@@ -86,40 +56,40 @@ char *zn_record_to_prometheus(const zn_record *rec) {
                 double mid = 0.5 * ((double)h->buckets[j].lo + (double)(h->buckets[j].hi - 1));
                 if (mid <= le_ns) cum += h->buckets[j].count;
             }
-            out(&b, "zenith_query_latency_seconds_bucket{%s,le=\"%g\"} %llu\n", lab, le_s, (unsigned long long)cum);
+            zn_sb_printf(&b, "zenith_query_latency_seconds_bucket{%s,le=\"%g\"} %llu\n", lab, le_s, (unsigned long long)cum);
         }
-    out(&b, "zenith_query_latency_seconds_bucket{%s,le=\"+Inf\"} %llu\n", lab, (unsigned long long)h->count);
-    out(&b, "zenith_query_latency_seconds_sum{%s} %.9g\n", lab, h->sum / 1e9);
-    out(&b, "zenith_query_latency_seconds_count{%s} %llu\n", lab, (unsigned long long)h->count);
+    zn_sb_printf(&b, "zenith_query_latency_seconds_bucket{%s,le=\"+Inf\"} %llu\n", lab, (unsigned long long)h->count);
+    zn_sb_printf(&b, "zenith_query_latency_seconds_sum{%s} %.9g\n", lab, h->sum / 1e9);
+    zn_sb_printf(&b, "zenith_query_latency_seconds_count{%s} %llu\n", lab, (unsigned long long)h->count);
 
-    out(&b, "# HELP zenith_queries_total Measured queries completed.\n# TYPE zenith_queries_total counter\n");
-    out(&b, "zenith_queries_total{%s} %lld\n", lab, (long long)r->query_count);
-    out(&b, "# HELP zenith_samples_total Measured samples completed.\n# TYPE zenith_samples_total counter\n");
-    out(&b, "zenith_samples_total{%s} %lld\n", lab, (long long)r->sample_count);
+    zn_sb_printf(&b, "# HELP zenith_queries_total Measured queries completed.\n# TYPE zenith_queries_total counter\n");
+    zn_sb_printf(&b, "zenith_queries_total{%s} %lld\n", lab, (long long)r->query_count);
+    zn_sb_printf(&b, "# HELP zenith_samples_total Measured samples completed.\n# TYPE zenith_samples_total counter\n");
+    zn_sb_printf(&b, "zenith_samples_total{%s} %lld\n", lab, (long long)r->sample_count);
 
-    out(&b, "# HELP zenith_query_latency_percentile_seconds Query latency at a percentile (LoadGen's rank rule).\n"
+    zn_sb_printf(&b, "# HELP zenith_query_latency_percentile_seconds Query latency at a percentile (LoadGen's rank rule).\n"
             "# TYPE zenith_query_latency_percentile_seconds gauge\n");
     struct {
         const char *q;
         int64_t v;
     } pc[4] = {{"0.5", r->p50_ns}, {"0.9", r->p90_ns}, {"0.99", r->p99_ns}, {"0.999", r->p999_ns}};
     for (int i = 0; i < 4; i++)
-        out(&b, "zenith_query_latency_percentile_seconds{%s,quantile=\"%s\"} %.9g\n", lab, pc[i].q, (double)pc[i].v / 1e9);
-    out(&b, "# HELP zenith_throughput_samples_per_second Measured samples per second.\n"
+        zn_sb_printf(&b, "zenith_query_latency_percentile_seconds{%s,quantile=\"%s\"} %.9g\n", lab, pc[i].q, (double)pc[i].v / 1e9);
+    zn_sb_printf(&b, "# HELP zenith_throughput_samples_per_second Measured samples per second.\n"
             "# TYPE zenith_throughput_samples_per_second gauge\n");
-    out(&b, "zenith_throughput_samples_per_second{%s} %.9g\n", lab, r->samples_per_second);
-    out(&b, "# HELP zenith_qps Queries per second with harness overhead.\n# TYPE zenith_qps gauge\n");
-    out(&b, "zenith_qps{%s} %.9g\n", lab, r->qps_with_overhead);
-    out(&b, "# HELP zenith_run_valid 1 when the run is VALID under LoadGen's rules, else 0.\n"
+    zn_sb_printf(&b, "zenith_throughput_samples_per_second{%s} %.9g\n", lab, r->samples_per_second);
+    zn_sb_printf(&b, "# HELP zenith_qps Queries per second with harness overhead.\n# TYPE zenith_qps gauge\n");
+    zn_sb_printf(&b, "zenith_qps{%s} %.9g\n", lab, r->qps_with_overhead);
+    zn_sb_printf(&b, "# HELP zenith_run_valid 1 when the run is VALID under LoadGen's rules, else 0.\n"
             "# TYPE zenith_run_valid gauge\n");
-    out(&b, "zenith_run_valid{%s} %d\n", lab, strcmp(zn_record_verdict(rec), "VALID") == 0);
+    zn_sb_printf(&b, "zenith_run_valid{%s} %d\n", lab, strcmp(zn_record_verdict(rec), "VALID") == 0);
 
     if (rec->has_profile && rec->profile.n_ops > 0) {
-        out(&b, "# HELP zenith_op_time_seconds Time per inference run spent in nodes of an op kind.\n"
+        zn_sb_printf(&b, "# HELP zenith_op_time_seconds Time per inference run spent in nodes of an op kind.\n"
                 "# TYPE zenith_op_time_seconds gauge\n");
         double runs = rec->profile.runs > 0 ? (double)rec->profile.runs : 1;
         for (int i = 0; i < rec->profile.n_ops; i++)
-            out(&b, "zenith_op_time_seconds{%s,op=\"%s\"} %.9g\n", lab, esc(rec->profile.ops[i].op, opb, sizeof opb),
+            zn_sb_printf(&b, "zenith_op_time_seconds{%s,op=\"%s\"} %.9g\n", lab, esc(rec->profile.ops[i].op, opb, sizeof opb),
                 (double)rec->profile.ops[i].total_ns / runs / 1e9);
     }
     return finish(&b, "Prometheus metrics");
@@ -135,12 +105,12 @@ zn_status zn_record_write_prometheus(const zn_record *rec, const char *path) {
 }
 
 zn_status zn_record_write_latency_csv(const zn_record *rec, const char *path) {
-    sb b = {0};
+    zn_sb b = {0};
     const zn_record_results *r = &rec->results;
-    out(&b, "query,issue_ns,latency_ns,samples,worker\n");
+    zn_sb_printf(&b, "query,issue_ns,latency_ns,samples,worker\n");
     for (int64_t i = 0; i < r->n_queries && r->queries; i++) {
         const zn_query_record *q = &r->queries[i];
-        out(&b, "%lld,%lld,%lld,%d,%d\n", (long long)(r->n_queries_dropped + i), (long long)q->issue_ns, (long long)q->latency_ns, (int)q->n_samples,
+        zn_sb_printf(&b, "%lld,%lld,%lld,%d,%d\n", (long long)(r->n_queries_dropped + i), (long long)q->issue_ns, (long long)q->latency_ns, (int)q->n_samples,
             (int)q->worker);
     }
     char *s = finish(&b, "latency CSV");

@@ -1,12 +1,12 @@
 /* sweep.c — the sweep report (sweep.h). */
 #include "reports/sweep.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "reports/charts.h"
+#include "reports/strbuf.h"
 
 typedef enum { P_BACKEND, P_PRECISION, P_MODE, P_BATCH, P_THREADS, P_MAX_BATCH, P_WORKERS, P_QPS, P_SCENARIO, P_COUNT } param;
 static const char *const param_name[P_COUNT] = {"backend", "precision", "mode",   "batch",   "threads",
@@ -52,70 +52,40 @@ void zn_sweep_label(const zn_record *const *recs, int n, int i, char *buf, size_
     if (!at) snprintf(buf, cap, "run %d", i + 1);
 }
 
-typedef struct sb {
-    char *s;
-    size_t len, cap;
-    bool oom;
-} sb;
-
-__attribute__((format(printf, 2, 3))) static void out(sb *b, const char *fmt, ...) {
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) return;
-        if (b->s && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap : 16384;
-        while (cap < b->len + (size_t)n + 1) cap *= 2;
-        char *ns = realloc(b->s, cap);
-        if (!ns) {
-            b->oom = true;
-            return;
-        }
-        b->s = ns;
-        b->cap = cap;
-    }
-}
-
 static const char *ms(int64_t ns, char *buf, size_t cap) {
     snprintf(buf, cap, "%.3f", (double)ns / 1e6);
     return buf;
 }
 
 char *zn_sweep_to_markdown(const zn_record *const *recs, int n, const char *chart_rel) {
-    sb b = {0};
+    zn_sb b = {0};
     const zn_record *a = recs[0];
-    out(&b, "# Zenith sweep: %s, %s, %d configurations\n\n", a->model.name, a->settings.scenario, n);
+    zn_sb_printf(&b, "# Zenith sweep: %s, %s, %d configurations\n\n", a->model.name, a->settings.scenario, n);
     bool var[P_COUNT];
     int nv = 0;
     for (int p = 0; p < P_COUNT; p++) nv += (var[p] = varies(recs, n, (param)p));
-    out(&b, "|");
+    zn_sb_printf(&b, "|");
     for (int p = 0; p < P_COUNT; p++)
-        if (var[p]) out(&b, " %s |", param_name[p]);
-    if (!nv) out(&b, " run |");
-    out(&b, " p50 (ms) | p90 (ms) | p99 (ms) | QPS | samples/s | verdict |\n|");
+        if (var[p]) zn_sb_printf(&b, " %s |", param_name[p]);
+    if (!nv) zn_sb_printf(&b, " run |");
+    zn_sb_printf(&b, " p50 (ms) | p90 (ms) | p99 (ms) | QPS | samples/s | verdict |\n|");
     for (int p = 0; p < P_COUNT; p++)
-        if (var[p]) out(&b, "---|");
-    if (!nv) out(&b, "---|");
-    out(&b, "---:|---:|---:|---:|---:|---|\n");
+        if (var[p]) zn_sb_printf(&b, "---|");
+    if (!nv) zn_sb_printf(&b, "---|");
+    zn_sb_printf(&b, "---:|---:|---:|---:|---:|---|\n");
     double best = 0;
     int best_i = 0;
     for (int i = 0; i < n; i++) {
         const zn_record_results *r = &recs[i]->results;
         char v[64], t1[32], t2[32], t3[32];
-        out(&b, "|");
+        zn_sb_printf(&b, "|");
         for (int p = 0; p < P_COUNT; p++)
             if (var[p]) {
                 param_value(recs[i], (param)p, v, sizeof v);
-                out(&b, " %s |", v);
+                zn_sb_printf(&b, " %s |", v);
             }
-        if (!nv) out(&b, " %d |", i + 1);
-        out(&b, " %s | %s | %s | %.2f | %.2f | %s |\n", ms(r->p50_ns, t1, sizeof t1), ms(r->p90_ns, t2, sizeof t2),
+        if (!nv) zn_sb_printf(&b, " %d |", i + 1);
+        zn_sb_printf(&b, " %s | %s | %s | %.2f | %.2f | %s |\n", ms(r->p50_ns, t1, sizeof t1), ms(r->p90_ns, t2, sizeof t2),
             ms(r->p99_ns, t3, sizeof t3), r->qps_with_overhead, r->samples_per_second, zn_record_verdict(recs[i]));
         if (r->samples_per_second > best) {
             best = r->samples_per_second;
@@ -124,9 +94,9 @@ char *zn_sweep_to_markdown(const zn_record *const *recs, int n, const char *char
     }
     char lab[256];
     zn_sweep_label(recs, n, best_i, lab, sizeof lab);
-    out(&b, "\nHighest throughput: %s, %.2f samples/s.\n\n", lab, best);
-    if (chart_rel && chart_rel[0]) out(&b, "![Throughput and latency per configuration](%s)\n\n", chart_rel);
-    out(&b, "Host %s (%s), zenith-bench %s, commit %s. Each configuration is one run record; re-render or compare them "
+    zn_sb_printf(&b, "\nHighest throughput: %s, %.2f samples/s.\n\n", lab, best);
+    if (chart_rel && chart_rel[0]) zn_sb_printf(&b, "![Throughput and latency per configuration](%s)\n\n", chart_rel);
+    zn_sb_printf(&b, "Host %s (%s), zenith-bench %s, commit %s. Each configuration is one run record; re-render or compare them "
             "with `zenith-bench report` / `zenith-bench compare`.\n",
         a->system.hostname, a->system.cpu_model, a->build.version, a->build.git_commit);
     if (b.oom || !b.s) {
