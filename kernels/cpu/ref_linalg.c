@@ -13,6 +13,7 @@
 #include "../../engine/error.h"
 #include "../kernel.h"
 #include "cpu_tables.h"
+#include "matmul_layout.h"
 #include "threadpool.h"
 
 /* ---- sgemm -------------------------------------------------------------------------------- */
@@ -141,31 +142,17 @@ static bool matmul_supports(const zn_kernel_node *n) {
 typedef struct matmul_job {
     const float *a, *b;
     float *y;
-    int64_t M, N, K;
-    int64_t batch_rank;
-    int64_t out_batch[ZN_MAX_RANK];
-    int64_t a_bstride[ZN_MAX_RANK], b_bstride[ZN_MAX_RANK]; /* per out batch dim, elements */
+    zn_matmul_layout L;
 } matmul_job;
 
-static void matmul_batch_offsets(const matmul_job *j, int64_t bi, int64_t *ao, int64_t *bo) {
-    int64_t oa = 0, ob = 0;
-    for (int64_t d = j->batch_rank - 1; d >= 0; d--) {
-        int64_t idx = bi % j->out_batch[d];
-        bi /= j->out_batch[d];
-        oa += idx * j->a_bstride[d];
-        ob += idx * j->b_bstride[d];
-    }
-    *ao = oa;
-    *bo = ob;
-}
 
 static void matmul_batches(void *arg, int64_t begin, int64_t end) {
     const matmul_job *j = arg;
     for (int64_t bi = begin; bi < end; bi++) {
         int64_t ao, bo;
-        matmul_batch_offsets(j, bi, &ao, &bo);
-        zn_ref_sgemm(NULL, false, false, j->M, j->N, j->K, 1.0f, j->a + ao, j->K, j->b + bo,
-                     j->N, 0.0f, j->y + bi * j->M * j->N, j->N);
+        zn_matmul_batch_offsets(&j->L, bi, &ao, &bo);
+        zn_ref_sgemm(NULL, false, false, j->L.M, j->L.N, j->L.K, 1.0f, j->a + ao, j->L.K, j->b + bo,
+                     j->L.N, 0.0f, j->y + bi * j->L.M * j->L.N, j->L.N);
     }
 }
 
@@ -174,43 +161,16 @@ static void matmul_batches(void *arg, int64_t begin, int64_t end) {
 static zn_status matmul_run(const zn_exec_ctx *ctx) {
     const zn_view *A = &ctx->in[0], *B = &ctx->in[1];
     zn_view *Y = &ctx->out[0];
-    int ra = A->rank, rb = B->rank;
-    int64_t M = ra >= 2 ? A->dims[ra - 2] : 1;
-    int64_t K = A->dims[ra - 1];
-    int64_t N = rb >= 2 ? B->dims[rb - 1] : 1;
-    int64_t Kb = rb >= 2 ? B->dims[rb - 2] : B->dims[0];
-    if (K != Kb)
-        return zn_error_set(ZN_ERR_RUNTIME, "MatMul inner dims differ at run time (%lld vs %lld)",
-                            (long long)K, (long long)Kb);
-    int abr = ra > 2 ? ra - 2 : 0, bbr = rb > 2 ? rb - 2 : 0;
     matmul_job j;
     memset(&j, 0, sizeof j);
+    zn_status lst = zn_matmul_layout_init(&j.L, A, B, Y);
+    if (lst != ZN_OK) return lst;
     j.a = A->data;
     j.b = B->data;
     j.y = Y->data;
-    j.M = M;
-    j.N = N;
-    j.K = K;
-    j.batch_rank = abr > bbr ? abr : bbr;
-    int64_t batches = 1;
-    int64_t sa = M * K, sb = K * N;
-    for (int64_t d = j.batch_rank - 1; d >= 0; d--) {
-        int64_t ia = d - (j.batch_rank - abr), ib = d - (j.batch_rank - bbr);
-        int64_t da = ia >= 0 ? A->dims[ia] : 1, db = ib >= 0 ? B->dims[ib] : 1;
-        int64_t dout = da > db ? da : db;
-        if ((da != dout && da != 1) || (db != dout && db != 1))
-            return zn_error_set(ZN_ERR_RUNTIME, "MatMul batch dims do not broadcast at run time");
-        j.out_batch[d] = dout;
-        j.a_bstride[d] = da == 1 ? 0 : sa;
-        j.b_bstride[d] = db == 1 ? 0 : sb;
-        sa *= da;
-        sb *= db;
-        batches *= dout;
-    }
-    if (zn_view_numel(Y) != batches * M * N)
-        return zn_error_set(ZN_ERR_RUNTIME, "MatMul output holds %lld elements, expected %lld",
-                            (long long)zn_view_numel(Y), (long long)(batches * M * N));
-    if (bbr == 0) { /* b shared by every batch: a's batches are rows of one (batches*M, K) */
+    int64_t M = j.L.M, N = j.L.N, K = j.L.K, batches = j.L.batches;
+    bool bbr = j.L.b_batched;
+    if (!bbr) { /* b shared by every batch: a's batches are rows of one (batches*M, K) */
         zn_ref_sgemm(ctx->pool, false, false, batches * M, N, K, 1.0f, j.a, K, j.b, N, 0.0f, j.y, N);
         return ZN_OK;
     }
@@ -220,7 +180,7 @@ static zn_status matmul_run(const zn_exec_ctx *ctx) {
     } else {
         for (int64_t bi = 0; bi < batches; bi++) {
             int64_t ao, bo;
-            matmul_batch_offsets(&j, bi, &ao, &bo);
+            zn_matmul_batch_offsets(&j.L, bi, &ao, &bo);
             zn_ref_sgemm(ctx->pool, false, false, M, N, K, 1.0f, j.a + ao, K, j.b + bo, N, 0.0f,
                          j.y + bi * M * N, N);
         }
