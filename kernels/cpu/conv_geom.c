@@ -78,3 +78,12 @@ bool zn_conv_node_geom(const zn_kernel_node *n, zn_conv_geom *g, int64_t *group)
     if (*group < 1 || C % *group || M % *group || w->dims[1] != C / *group) return false;
     return y->dims[0] == x->dims[0] && y->dims[1] == M;
 }
+
+bool zn_pool_node_supported(const zn_kernel_node *n) {
+    zn_conv_geom g;
+    if (n->n_in != 1 || n->n_out != 1) return false;
+    if (n->in[0].dtype != ZN_F32 || n->out[0].dtype != ZN_F32) return false;
+    if (!zn_conv_geom_init(&g, n, &n->in[0], &n->out[0], NULL)) return false;
+    if (zn_attrs_int(n->attrs, n->n_attrs, "storage_order", 0) != 0) return false;
+    return n->out[0].dims[0] == n->in[0].dims[0] && n->out[0].dims[1] == n->in[0].dims[1];
+}

@@ -26,4 +26,8 @@ bool zn_conv_pointwise(const zn_conv_geom *g);
 /* The geometry and group of a Conv node (X, W[, B] -> Y); false when they do not fit. */
 bool zn_conv_node_geom(const zn_kernel_node *n, zn_conv_geom *g, int64_t *group);
 
+/* A MaxPool / AveragePool node the CPU kernels run: f32, one output (no Indices), default
+ * storage order, geometry that fits, N and C kept. */
+bool zn_pool_node_supported(const zn_kernel_node *n);
+
 #endif

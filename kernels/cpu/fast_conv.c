@@ -372,14 +372,7 @@ static void pool_planes_fast(void *arg, int64_t begin, int64_t end) {
     free(taps);
 }
 
-static bool pool_supports(const zn_kernel_node *n) {
-    zn_conv_geom g;
-    if (n->n_in != 1 || n->n_out != 1) return false;
-    if (n->in[0].dtype != ZN_F32 || n->out[0].dtype != ZN_F32) return false;
-    if (!zn_conv_geom_init(&g, n, &n->in[0], &n->out[0], NULL)) return false;
-    if (zn_attrs_int(n->attrs, n->n_attrs, "storage_order", 0) != 0) return false;
-    return n->out[0].dims[0] == n->in[0].dims[0] && n->out[0].dims[1] == n->in[0].dims[1];
-}
+static bool pool_supports(const zn_kernel_node *n) { return zn_pool_node_supported(n); }
 
 static zn_status pool_run(const zn_exec_ctx *ctx) {
     pool_job j;
