@@ -54,7 +54,7 @@ ifneq ($(and $(NVCC),$(CU_SRC)),)
   BACKENDS   := cpu cuda
   CFLAGS     += -DZN_WITH_CUDA=1
   NVCCFLAGS  ?= -O2 -std=c++17 -I. -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 -Xcompiler -Wall,-Wextra
-  CUDA_LIBS  := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublasLt -lcublas
+  CUDA_LIBS  := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublasLt -lcublas -lcudnn -lstdc++
 else
   BACKENDS   := cpu
   CUDA_LIBS  :=

@@ -32,7 +32,7 @@ static void check_usage(FILE *f) {
           "  --data DIR          a test_data_set folder, or a folder of test_data_set_N folders\n"
           "                      (default: the model's folder)\n"
           "  --backend B         auto | cpu | cuda\n"
-          "  --precision P       fp32 | fp16 | bf16 (sets the default tolerance)\n"
+          "  --precision P       fp32 | tf32 | fp16 | bf16 (sets the default tolerance)\n"
           "  --threads N         threads per session\n"
           "  --batch N, --shape INPUT:DIMS   bind shapes when there is no data set\n"
           "  --atol X, --rtol X  element tolerance: |got-ref| <= atol + rtol*|ref|\n"
@@ -67,7 +67,7 @@ static int parse_check(int argc, char **argv, check_opts *o) {
             o->cfg.backend = (zn_backend)b;
         } else if (!strcmp(a, "--precision")) {
             int p = zn_precision_parse(v);
-            if (p < 0) return cli_usage_error("use fp32, fp16 or bf16", "unknown precision '%s'", v);
+            if (p < 0) return cli_usage_error("use fp32, tf32, fp16 or bf16", "unknown precision '%s'", v);
             o->cfg.precision = (zn_precision)p;
         } else if (!strcmp(a, "--threads")) {
             if (cli_parse_long(v, 1, 1024, &n)) return cli_usage_error("1 to 1024", "bad --threads value '%s'", v);

@@ -44,7 +44,7 @@ static void run_usage(FILE *f) {
           "model and compile\n"
           "  --model NAME|FILE        a built-in model (`zenith-bench models`) or an ONNX file\n"
           "  --backend B              auto | cpu | cuda                    (default auto)\n"
-          "  --precision P            fp32 | fp16 | bf16                   (default fp32)\n"
+          "  --precision P            fp32 | tf32 | fp16 | bf16 (tf32, fp16, bf16: CUDA)\n"
           "  --mode M                 default | reduce-overhead | max-autotune\n"
           "  --threads N              threads per session (default: cores / workers)\n"
           "  --batch N                samples' batch dim (default 1)\n"
@@ -122,7 +122,7 @@ static int check_sweep_value(const char *name, const char *v) {
     double d;
     if (!strcmp(name, "--batch") && cli_parse_long(v, 1, 65536, &n)) return bad(name, v, "give whole numbers from 1 to 65536");
     if (!strcmp(name, "--threads") && cli_parse_long(v, 1, 1024, &n)) return bad(name, v, "give whole numbers from 1 to 1024");
-    if (!strcmp(name, "--precision") && zn_precision_parse(v) < 0) return bad(name, v, "use fp32, fp16 or bf16");
+    if (!strcmp(name, "--precision") && zn_precision_parse(v) < 0) return bad(name, v, "use fp32, tf32, fp16 or bf16");
     if (!strcmp(name, "--target-qps") && cli_parse_double(v, 1e-3, 1e7, &d)) return bad(name, v, "give positive rates");
     return 0;
 }
@@ -180,7 +180,7 @@ static int parse_run(int argc, char **argv, run_cli *o) {
             o->r.cfg.backend = (zn_backend)b;
         } else if (!strcmp(name, "--precision")) {
             int p = zn_precision_parse(v);
-            if (p < 0) return bad(name, v, "use fp32, fp16 or bf16");
+            if (p < 0) return bad(name, v, "use fp32, tf32, fp16 or bf16");
             o->r.cfg.precision = (zn_precision)p;
         } else if (!strcmp(name, "--mode")) {
             int m = zn_mode_parse(v);
@@ -344,7 +344,8 @@ static void *progress_main(void *arg) {
 
 static void on_stage(void *user, const char *stage, const char *detail) {
     progress *p = user;
-    if (p) fprintf(stderr, "%s %s ...\n", stage, detail);
+    if (!strcmp(stage, "note")) fprintf(stderr, "note: %s\n", detail); /* said even with --quiet */
+    else if (p) fprintf(stderr, "%s %s ...\n", stage, detail);
 }
 
 /* ---- the summary on stdout ------------------------------------------------------------------ */

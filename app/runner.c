@@ -275,6 +275,8 @@ zn_status zn_runner_run(const zn_runner_opts *o, zn_live *live, zn_runner_stage_
     st = zn_compile(g, &cfg, &plan);
     zn_nvtx_compile_end();
     if (st != ZN_OK) goto done;
+    /* one line on why auto chose the CPU, or why reduce-overhead runs without a CUDA graph */
+    if (zn_plan_summary(plan)->note[0]) stage(stage_fn, user, "note", zn_plan_summary(plan)->note);
     const char *source = cli_is_model_file(o->model.model) ? "onnx" : "zoo";
     if ((st = zn_record_fill_from_plan(rec, plan, o->model.model, source,
                                        cli_is_model_file(o->model.model) ? o->model.model : NULL)) != ZN_OK)

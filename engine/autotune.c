@@ -43,7 +43,7 @@ static int64_t time_candidate(const zn_kernel_spec *k, const zn_kernel_node *kn,
     if (k->prepare && k->prepare(kn, prep) != ZN_OK) return -1;
     void *scratch = prep->scratch_bytes ? zn_aligned_alloc(prep->scratch_bytes) : NULL;
     if (prep->scratch_bytes && !scratch) goto fail;
-    zn_exec_ctx ctx = {kn, kn->n_in, in, kn->n_out, out, prep->state, scratch, pool};
+    zn_exec_ctx ctx = {kn, kn->n_in, in, kn->n_out, out, prep->state, scratch, pool, NULL};
     if (k->run(&ctx) != ZN_OK) goto fail; /* warm-up */
     int64_t best = -1;
     for (int r = 0; r < AUTOTUNE_RUNS; r++) {

@@ -8,6 +8,10 @@
 
 #include "types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define ZN_ERROR_MSG 512
 #define ZN_ERROR_HINT 512
 
@@ -37,5 +41,9 @@ const char *zn_status_name(zn_status s);
 #define ZN_ASSERT(cond) \
     ((cond) ? (void)0 : zn_assert_fail(#cond, __FILE__, __LINE__))
 void zn_assert_fail(const char *cond, const char *file, int line) __attribute__((noreturn));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

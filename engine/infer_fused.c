@@ -28,12 +28,14 @@ static bool same_dims(const zn_view *a, const zn_view *b) {
     return true;
 }
 
-static zn_status check_f32(const zn_kernel_node *n, int upto) {
+/* The fused ops compute in one float type: f32, or f16 / bf16 after precision lowering. */
+static zn_status check_float(const zn_kernel_node *n, int upto) {
+    zn_dtype t = n->in[0].dtype;
     for (int i = 0; i < upto && i < n->n_in; i++)
-        if (present(n, i) && n->in[i].dtype != ZN_F32)
-            return zn_error_set(ZN_ERR_SHAPE, "%s: input %d is %s; the fused op computes in f32 "
-                                "(compile without passes to keep the original ops)",
-                                zn_op_name(n->op), i, zn_dtype_name(n->in[i].dtype));
+        if (present(n, i) && (n->in[i].dtype != t || (t != ZN_F32 && t != ZN_F16 && t != ZN_BF16)))
+            return zn_error_set(ZN_ERR_SHAPE, "%s: input %d is %s, input 0 is %s; the fused op computes in one "
+                                "float type (compile without passes to keep the original ops)",
+                                zn_op_name(n->op), i, zn_dtype_name(n->in[i].dtype), zn_dtype_name(t));
     return ZN_OK;
 }
 
@@ -56,7 +58,7 @@ static zn_status check_residual(const zn_kernel_node *n, int i, const zn_view *y
 
 static zn_status infer_linear(const zn_kernel_node *n, zn_view *out) {
     zn_status st;
-    if ((st = check_f32(n, 4)) != ZN_OK || (st = check_activation(n, true)) != ZN_OK) return st;
+    if ((st = check_float(n, 4)) != ZN_OK || (st = check_activation(n, true)) != ZN_OK) return st;
     const zn_view *x = &n->in[0], *w = &n->in[1];
     char a[160], b[160];
     bool tb = zn_attrs_int(n->attrs, n->n_attrs, "transB", 0) != 0;
@@ -72,7 +74,7 @@ static zn_status infer_linear(const zn_kernel_node *n, zn_view *out) {
         return zn_error_set(ZN_ERR_SHAPE, "ZnLinear inner dims differ: X is %s, W is %s (transB=%d); "
                             "X's last dim must be %lld", a, b, tb, (long long)K);
     }
-    out[0].dtype = ZN_F32;
+    out[0].dtype = n->in[0].dtype;
     out[0].rank = x->rank;
     for (int d = 0; d < x->rank; d++) out[0].dims[d] = x->dims[d];
     out[0].dims[x->rank - 1] = N;
@@ -85,7 +87,7 @@ static zn_status infer_linear(const zn_kernel_node *n, zn_view *out) {
 
 static zn_status infer_attention(const zn_kernel_node *n, zn_view *out) {
     zn_status st;
-    if ((st = check_f32(n, 4)) != ZN_OK) return st;
+    if ((st = check_float(n, 4)) != ZN_OK) return st;
     const zn_view *q = &n->in[0], *k = &n->in[1], *v = &n->in[2];
     int64_t H = zn_attrs_int(n->attrs, n->n_attrs, "num_heads", 1);
     char a[160], b[160], c[160];
@@ -97,7 +99,7 @@ static zn_status infer_attention(const zn_kernel_node *n, zn_view *out) {
         q->dims[2] % H || v->dims[2] % H)
         return zn_error_set(ZN_ERR_SHAPE, "ZnAttention: Q %s, K %s, V %s with %lld heads do not fit "
                             "(need (B,Sq,H*D), (B,Sk,H*D), (B,Sk,H*Dv))", a, b, c, (long long)H);
-    out[0].dtype = ZN_F32;
+    out[0].dtype = n->in[0].dtype;
     out[0].rank = 3;
     out[0].dims[0] = q->dims[0];
     out[0].dims[1] = q->dims[1];
@@ -120,7 +122,7 @@ static zn_status infer_attention(const zn_kernel_node *n, zn_view *out) {
 
 static zn_status infer_conv_fused(const zn_kernel_node *n, zn_view *out) {
     zn_status st;
-    if ((st = check_f32(n, 4)) != ZN_OK || (st = check_activation(n, false)) != ZN_OK) return st;
+    if ((st = check_float(n, 4)) != ZN_OK || (st = check_activation(n, false)) != ZN_OK) return st;
     zn_kernel_node c = *n;
     c.op = ZN_OP_CONV;
     c.n_in = present(n, 2) ? 3 : 2;

@@ -605,7 +605,7 @@ zn_status zn_infer_shape_ops(const zn_kernel_node *n, zn_view *out) {
     case ZN_OP_TILE: return infer_tile(n, out);
     case ZN_OP_PAD: return infer_pad(n, out);
     case ZN_OP_TRILU: return infer_trilu(n, out);
-    case ZN_OP_IDENTITY: copy_shape(&out[0], &n->in[0]); return ZN_OK;
+    case ZN_OP_IDENTITY: case ZN_OP_COPY: copy_shape(&out[0], &n->in[0]); return ZN_OK;
     case ZN_OP_DROPOUT:
         copy_shape(&out[0], &n->in[0]);
         if (n->n_out > 1) {

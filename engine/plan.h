@@ -18,6 +18,7 @@ typedef struct zn_slot {
     size_t offset;    /* ZN_SLOT_ARENA: byte offset */
     size_t bytes;
     int root;         /* tensor whose storage this one shares (itself when none) */
+    bool on_device;   /* ZN_SLOT_ARENA: in the session's device arena (CUDA plans), else host */
 } zn_slot;
 
 typedef struct zn_step {
@@ -27,8 +28,9 @@ typedef struct zn_step {
     zn_view *views;                /* n_in + n_out: shapes, constant data */
     void *state;                   /* from prepare(); shared read-only by sessions */
     size_t scratch_bytes;
-    size_t scratch_offset;         /* in the arena */
+    size_t scratch_offset;         /* in the arena of the step's space */
     double flops;
+    bool on_device;                /* a CUDA kernel (its views and scratch are device memory) */
 } zn_step;
 
 struct zn_plan {
@@ -38,7 +40,12 @@ struct zn_plan {
     int n_steps;
     zn_step *steps;
     zn_slot *slots;                /* one per graph tensor */
-    size_t arena_bytes;
+    size_t arena_bytes;            /* host arena */
+    /* CUDA plans */
+    bool device;                   /* the plan runs on the GPU (graph inputs live on the device) */
+    size_t dev_arena_bytes;        /* device arena per session */
+    void **dev_const;              /* per tensor: device copy of a constant a CUDA step reads */
+    bool graph_capturable;         /* no step syncs the host: reduce-overhead captures a CUDA graph */
 };
 
 /* planner.c: fills plan->slots, step scratch offsets, arena size and the summary's

@@ -11,6 +11,9 @@
  *    not overlap any already placed group whose lifetime intersects its own (greedy by size,
  *    the heuristic TFLite and ONNX Runtime planners use). The arena is the highest end.
  * The summary reports the arena size against the naive sum of every activation's bytes.
+ * CUDA plans have two arenas, placed independently: the device arena (outputs and scratch of
+ * CUDA steps, and the graph inputs, which a run uploads before its first step) and a host
+ * arena (outputs and scratch of CPU fallback steps).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +28,7 @@ typedef struct group {
     int first, last; /* step interval, inclusive */
     size_t offset;
     int root;        /* tensor id, or -1 - step for scratch groups */
+    bool on_device;  /* groups of the two arenas never overlap-check each other */
 } group;
 
 static int by_size_desc(const void *a, const void *b) {
@@ -65,6 +69,13 @@ zn_status zn_plan_memory(zn_plan *plan) {
         slots[g->inputs[i]].kind = ZN_SLOT_INPUT;
         slots[g->inputs[i]].input_index = i;
     }
+    /* device plans: inputs are uploaded into the device arena before step 0 */
+    for (int i = 0; plan->device && i < g->n_inputs; i++) {
+        int t = g->inputs[i];
+        slots[t].kind = ZN_SLOT_ARENA;
+        slots[t].on_device = true;
+        first[t] = 0;
+    }
     /* lifetimes of individual tensors */
     for (int s = 0; s < ns; s++) {
         const zn_node *n = &g->nodes[plan->steps[s].node];
@@ -81,6 +92,17 @@ zn_status zn_plan_memory(zn_plan *plan) {
     int ng = 0;
     size_t naive = 0;
     int inplace = 0;
+    for (int i = 0; plan->device && i < g->n_inputs; i++) {
+        int t = g->inputs[i];
+        if (group_of[t] >= 0) continue; /* listed twice */
+        naive += ALIGN_UP(slots[t].bytes);
+        groups[ng].bytes = ALIGN_UP(slots[t].bytes ? slots[t].bytes : 1);
+        groups[ng].first = 0;
+        groups[ng].last = last[t] < 0 ? 0 : last[t];
+        groups[ng].root = t;
+        groups[ng].on_device = true;
+        group_of[t] = ng++;
+    }
     for (int s = 0; s < ns; s++) {
         const zn_step *step = &plan->steps[s];
         const zn_node *n = &g->nodes[step->node];
@@ -91,7 +113,8 @@ zn_status zn_plan_memory(zn_plan *plan) {
             naive += ALIGN_UP(slots[t].bytes);
             int in0 = n->n_inputs > 0 ? n->inputs[0] : -1;
             bool is_output = (g->tensors[t].flags & ZN_TENSOR_OUTPUT) != 0;
-            if (k == 0 && in0 >= 0 && (flags & ZN_KERNEL_ALIAS) && slots[in0].bytes == slots[t].bytes) {
+            if (k == 0 && in0 >= 0 && (flags & ZN_KERNEL_ALIAS) && slots[in0].bytes == slots[t].bytes &&
+                !(slots[root_of(slots, in0)].kind == ZN_SLOT_ARENA && slots[root_of(slots, in0)].on_device != step->on_device)) {
                 int r = root_of(slots, in0);
                 /* a graph output aliasing a constant or input would be handed out as writable
                  * session memory; give it storage of its own instead */
@@ -107,7 +130,7 @@ zn_status zn_plan_memory(zn_plan *plan) {
             if (k == 0 && in0 >= 0 && (flags & ZN_KERNEL_INPLACE) && !is_output) {
                 int r = root_of(slots, in0);
                 int gi = group_of[r];
-                if (slots[r].kind == ZN_SLOT_ARENA && gi >= 0 && groups[gi].last == s &&
+                if (slots[r].kind == ZN_SLOT_ARENA && slots[r].on_device == step->on_device && gi >= 0 && groups[gi].last == s &&
                     slots[r].bytes == slots[t].bytes && !(g->tensors[r].flags & ZN_TENSOR_OUTPUT)) {
                     slots[t].kind = ZN_SLOT_ARENA;
                     slots[t].root = r;
@@ -117,10 +140,12 @@ zn_status zn_plan_memory(zn_plan *plan) {
                 }
             }
             slots[t].kind = ZN_SLOT_ARENA;
+            slots[t].on_device = step->on_device;
             groups[ng].bytes = ALIGN_UP(slots[t].bytes ? slots[t].bytes : 1);
             groups[ng].first = s;
             groups[ng].last = last[t] < s ? s : last[t];
             groups[ng].root = t;
+            groups[ng].on_device = step->on_device;
             group_of[t] = ng++;
         }
         /* alias members that outlive their root extend the group */
@@ -137,6 +162,7 @@ zn_status zn_plan_memory(zn_plan *plan) {
         groups[ng].bytes = ALIGN_UP(plan->steps[s].scratch_bytes);
         groups[ng].first = groups[ng].last = s;
         groups[ng].root = -1 - s;
+        groups[ng].on_device = plan->steps[s].on_device;
         naive += groups[ng].bytes;
         ng++;
     }
@@ -144,7 +170,7 @@ zn_status zn_plan_memory(zn_plan *plan) {
     /* greedy placement, largest first */
     for (int i = 0; i < ng; i++) order[i] = &groups[i];
     qsort(order, (size_t)ng, sizeof *order, by_size_desc);
-    size_t arena = 0;
+    size_t arena = 0, dev_arena = 0;
     for (int i = 0; i < ng; i++) {
         group *x = order[i];
         size_t offset = 0;
@@ -152,6 +178,7 @@ zn_status zn_plan_memory(zn_plan *plan) {
             moved = false;
             for (int j = 0; j < i; j++) {
                 const group *y = order[j];
+                if (y->on_device != x->on_device) continue;               /* other arena */
                 if (y->last < x->first || x->last < y->first) continue; /* not live together */
                 if (offset + x->bytes <= y->offset || y->offset + y->bytes <= offset) continue;
                 offset = y->offset + y->bytes;
@@ -159,7 +186,8 @@ zn_status zn_plan_memory(zn_plan *plan) {
             }
         }
         x->offset = offset;
-        if (offset + x->bytes > arena) arena = offset + x->bytes;
+        size_t *end = x->on_device ? &dev_arena : &arena;
+        if (offset + x->bytes > *end) *end = offset + x->bytes;
     }
     for (int i = 0; i < ng; i++) {
         if (groups[i].root >= 0) slots[groups[i].root].offset = groups[i].offset;
@@ -169,6 +197,7 @@ zn_status zn_plan_memory(zn_plan *plan) {
         int r = root_of(slots, t);
         if (r != t) {
             slots[t].kind = slots[r].kind;
+            slots[t].on_device = slots[r].on_device;
             slots[t].offset = slots[r].offset;
             slots[t].input_index = slots[r].input_index;
         }
@@ -177,7 +206,9 @@ zn_status zn_plan_memory(zn_plan *plan) {
     plan->slots = slots;
     slots = NULL;
     plan->arena_bytes = arena;
-    plan->summary.planned_peak_bytes = arena;
+    plan->dev_arena_bytes = dev_arena;
+    plan->summary.planned_peak_bytes = arena + dev_arena;
+    plan->summary.device_arena_bytes = dev_arena;
     plan->summary.naive_bytes = naive;
     plan->summary.inplace_count = inplace;
 done:

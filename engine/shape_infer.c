@@ -34,7 +34,7 @@ zn_status zn_infer_node(const zn_kernel_node *n, zn_view *out) {
         return zn_infer_norm(n, out);
     case ZN_OP_RESHAPE: case ZN_OP_TRANSPOSE: case ZN_OP_FLATTEN: case ZN_OP_CONCAT: case ZN_OP_SPLIT:
     case ZN_OP_SLICE: case ZN_OP_GATHER: case ZN_OP_SQUEEZE: case ZN_OP_UNSQUEEZE: case ZN_OP_EXPAND:
-    case ZN_OP_TILE: case ZN_OP_PAD: case ZN_OP_TRILU: case ZN_OP_IDENTITY: case ZN_OP_DROPOUT:
+    case ZN_OP_TILE: case ZN_OP_PAD: case ZN_OP_TRILU: case ZN_OP_IDENTITY: case ZN_OP_DROPOUT: case ZN_OP_COPY:
     case ZN_OP_CONSTANT: case ZN_OP_SHAPE: case ZN_OP_CONSTANT_OF_SHAPE: case ZN_OP_RANGE:
         return zn_infer_shape_ops(n, out);
     case ZN_OP_LINEAR: case ZN_OP_ATTENTION: case ZN_OP_CONV_FUSED:
@@ -92,7 +92,7 @@ static zn_status fold_node(zn_graph *g, int ni, zn_view *views) {
         }
         ov[o].data = outs[o];
     }
-    zn_exec_ctx ctx = {&kn, n->n_inputs, views, n->n_outputs, ov, prep.state, scratch, NULL};
+    zn_exec_ctx ctx = {&kn, n->n_inputs, views, n->n_outputs, ov, prep.state, scratch, NULL, NULL};
     if ((st = k->run(&ctx)) != ZN_OK) goto done;
     for (int o = 0; o < n->n_outputs; o++) {
         zn_tensor *t = &g->tensors[n->outputs[o]];
@@ -213,7 +213,7 @@ double zn_node_flops(const zn_graph *g, const zn_node *n) {
         return 8.0 * out;
     case ZN_OP_RESHAPE: case ZN_OP_TRANSPOSE: case ZN_OP_FLATTEN: case ZN_OP_CONCAT: case ZN_OP_SPLIT:
     case ZN_OP_SLICE: case ZN_OP_GATHER: case ZN_OP_SQUEEZE: case ZN_OP_UNSQUEEZE: case ZN_OP_EXPAND:
-    case ZN_OP_TILE: case ZN_OP_PAD: case ZN_OP_CAST: case ZN_OP_IDENTITY: case ZN_OP_DROPOUT:
+    case ZN_OP_TILE: case ZN_OP_PAD: case ZN_OP_CAST: case ZN_OP_IDENTITY: case ZN_OP_DROPOUT: case ZN_OP_COPY:
     case ZN_OP_CONSTANT: case ZN_OP_SHAPE: case ZN_OP_CONSTANT_OF_SHAPE: case ZN_OP_RANGE: case ZN_OP_TRILU:
         return 0;
     case ZN_OP_REDUCE_MEAN: case ZN_OP_REDUCE_SUM: case ZN_OP_REDUCE_MAX: case ZN_OP_REDUCE_MIN:

@@ -140,7 +140,7 @@ static const zn_op_info op_table[] = {
 
 /* Pins the table's size: adding an op means revisiting every switch over zn_op. */
 _Static_assert(sizeof(op_table) / sizeof(op_table[0]) == ZN_OP_COUNT, "op table size");
-_Static_assert(ZN_OP_COUNT == 75, "ops.def changed: update op-indexed code, then this count");
+_Static_assert(ZN_OP_COUNT == 76, "ops.def changed: update op-indexed code, then this count");
 
 const zn_op_info *zn_op_get_info(zn_op op) {
     return (op >= 0 && op < ZN_OP_COUNT) ? &op_table[op] : NULL;

@@ -12,6 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define ZN_MAX_RANK 8
 #define ZN_MAX_NAME 128
 
@@ -158,5 +162,9 @@ typedef struct zn_view {
 
 int64_t zn_view_numel(const zn_view *v);
 size_t zn_view_bytes(const zn_view *v);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -108,7 +108,10 @@ zn_status zn_graph_get_stats(const zn_graph *g, zn_graph_stats *out);
 
 /* ---- compile ----------------------------------------------------------------------------- */
 
-typedef enum zn_precision { ZN_PRECISION_F32 = 0, ZN_PRECISION_F16, ZN_PRECISION_BF16 } zn_precision;
+/* f32: IEEE fp32 everywhere. tf32: fp32 tensors, GEMM/conv on TF32 tensor cores (CUDA).
+ * f16 / bf16: every float tensor lowered at compile time (weights converted once), fp32
+ * accumulation (CUDA). */
+typedef enum zn_precision { ZN_PRECISION_F32 = 0, ZN_PRECISION_F16, ZN_PRECISION_BF16, ZN_PRECISION_TF32 } zn_precision;
 typedef enum zn_mode {
     ZN_MODE_DEFAULT = 0,
     ZN_MODE_REDUCE_OVERHEAD, /* CUDA graphs, no per-run allocation */
@@ -166,6 +169,15 @@ typedef struct zn_compile_summary {
     int inplace_count;               /* outputs sharing their input's memory */
     double compile_ms;
     double flops;                    /* per run */
+    /* CUDA plans */
+    int device_steps;                /* steps running CUDA kernels */
+    int cpu_fallback_steps;          /* steps with no CUDA kernel, run on the CPU */
+    int copy_steps;                  /* host<->device copies inserted around the fallbacks */
+    size_t device_arena_bytes;       /* per session, included in planned_peak_bytes */
+    size_t device_weight_bytes;      /* weights uploaded once per plan */
+    bool cuda_graph;                 /* reduce-overhead captures each session's run as a CUDA graph */
+    char device_name[256];           /* the GPU the plan runs on */
+    char note[640];                  /* why auto chose the CPU, why no CUDA graph, ... ("" if none) */
 } zn_compile_summary;
 
 /* Compiles a validated graph whose inputs are bound to concrete shapes. The graph is not

@@ -11,10 +11,22 @@
 
 #include "../engine/types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct zn_threadpool;
+struct zn_cuda_ctx;
+
+/* zn_kernel_node.flags: how the plan was compiled, for kernels whose numerics it changes. */
+enum {
+    ZN_KNODE_TF32 = 1u << 0, /* fp32 GEMM/conv may use TF32 tensor cores (--precision tf32) */
+};
 
 /* A node as a kernel sees it at selection and prepare time. in[i].data is non-NULL only for
- * inputs that are compile-time constants (weights), so prepare() can prepack them.
+ * inputs that are compile-time constants (weights), so prepare() can prepack them. For a CUDA
+ * kernel that pointer is host memory at prepare time; at run time every view (constants
+ * included) points to device memory.
  * An omitted optional input has dtype ZN_DTYPE_UNDEFINED and rank 0. */
 typedef struct zn_kernel_node {
     zn_op op;
@@ -25,6 +37,7 @@ typedef struct zn_kernel_node {
     const zn_view *in;
     int n_out;
     const zn_view *out;
+    unsigned flags;     /* ZN_KNODE_* */
 } zn_kernel_node;
 
 /* What prepare() hands back: immutable state shared by every session of a plan, and the
@@ -43,11 +56,15 @@ typedef struct zn_exec_ctx {
     const void *state;
     void *scratch;
     struct zn_threadpool *pool; /* NULL: run single-threaded */
+    struct zn_cuda_ctx *cuda;   /* CUDA kernels: the session's stream and library handles
+                                 * (kernels/cuda/cuda_ctx.h); NULL for CPU kernels */
 } zn_exec_ctx;
 
 enum {
     ZN_KERNEL_INPLACE = 1u << 0, /* out[0] may share in[0]'s memory (same size, element-wise) */
     ZN_KERNEL_ALIAS = 1u << 1,   /* out[0] is in[0]'s bytes unchanged (Reshape, Identity) */
+    ZN_KERNEL_HOST_SYNC = 1u << 2, /* waits on the host (device->host copies): a plan with such a
+                                    * step cannot be captured as one CUDA graph */
 };
 
 typedef struct zn_kernel_spec {
@@ -71,5 +88,9 @@ typedef struct zn_kernel_table {
 
 #define ZN_KERNEL_TABLE(var, array) \
     const zn_kernel_table var = {array, (int)(sizeof(array) / sizeof(array[0]))}
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -3,13 +3,18 @@
 
 #include "cpu/cpu_tables.h"
 #include "cpu/fast_tables.h"
-
+#ifdef ZN_WITH_CUDA
+#include "cuda/cuda_tables.h"
+#endif
 
 static const zn_kernel_table *const tables[] = {
     &zn_ref_elementwise_table, &zn_ref_reduce_table, &zn_ref_norm_table,
     &zn_ref_linalg_table,      &zn_ref_conv_table,   &zn_ref_shape_table,
     &zn_ref_fused_table,
     &zn_fast_linalg_table, &zn_fast_conv_table, &zn_fast_elementwise_table,
+#ifdef ZN_WITH_CUDA
+    &zn_cuda_copy_table,
+#endif
 };
 #define N_TABLES ((int)(sizeof(tables) / sizeof(tables[0])))
 

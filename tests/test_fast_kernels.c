@@ -249,7 +249,7 @@ static zn_status run_kernel(const zn_kernel_spec *k, const zn_attr *attrs, int n
     node.in = in;
     void *scratch = prep.scratch_bytes ? malloc(prep.scratch_bytes) : NULL;
     if (scratch) memset(scratch, 0xff, prep.scratch_bytes); /* NaN garbage: must be overwritten */
-    zn_exec_ctx ctx = {&node, n_in, in, n_out, out, prep.state, scratch, pool};
+    zn_exec_ctx ctx = {&node, n_in, in, n_out, out, prep.state, scratch, pool, NULL};
     zn_status st = k->run(&ctx);
     free(scratch);
     if (k->release && prep.state) k->release(prep.state);

@@ -24,7 +24,7 @@ static zn_status run_pool(const zn_kernel_spec *k, const zn_attr *attrs, int n_a
     zn_kernel_prep prep = {0};
     if (k->prepare && k->prepare(&node, &prep) != ZN_OK) return ZN_ERR_RUNTIME;
     void *scratch = prep.scratch_bytes ? malloc(prep.scratch_bytes) : NULL;
-    zn_exec_ctx ctx = {&node, n_in, in, n_out, out, prep.state, scratch, pool};
+    zn_exec_ctx ctx = {&node, n_in, in, n_out, out, prep.state, scratch, pool, NULL};
     zn_status st = k->run(&ctx);
     free(scratch);
     if (k->release && prep.state) k->release(prep.state);

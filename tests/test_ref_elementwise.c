@@ -415,15 +415,15 @@ static void test_parallel_pool(void **state) {
     tu_fill(&r, b, 300, -2, 2);
     zn_view in[2] = {tu_view(ZN_F32, a, 3, da), tu_view(ZN_F32, b, 1, db)};
     zn_view out = tu_view(ZN_F32, o, 3, da);
-    zn_kernel_node node = {ZN_OP_MUL, "mul", NULL, 0, 2, in, 1, &out};
-    zn_exec_ctx ctx = {&node, 2, in, 1, &out, NULL, NULL, pool};
+    zn_kernel_node node = {ZN_OP_MUL, "mul", NULL, 0, 2, in, 1, &out, 0};
+    zn_exec_ctx ctx = {&node, 2, in, 1, &out, NULL, NULL, pool, NULL};
     assert_int_equal(kern(ZN_OP_MUL)->run(&ctx), ZN_OK);
     for (int64_t i = 0; i < n; i++) want[i] = a[i] * b[i % 300];
     tu_assert_close(o, want, n, 0, 0);
     /* unary over the pool, in place */
     node.op = ZN_OP_TANH;
     node.n_in = 1;
-    zn_exec_ctx uctx = {&node, 1, in, 1, in, NULL, NULL, pool};
+    zn_exec_ctx uctx = {&node, 1, in, 1, in, NULL, NULL, pool, NULL};
     for (int64_t i = 0; i < n; i++) want[i] = (float)tanh(a[i]);
     assert_int_equal(kern(ZN_OP_TANH)->run(&uctx), ZN_OK);
     tu_assert_close(a, want, n, 1e-6, 1e-5);
@@ -695,7 +695,7 @@ static void test_table(void **state) {
 /* ---- shape inference ------------------------------------------------------------------- */
 
 static zn_status infer(zn_op op, const zn_attr *attrs, int na, const zn_view *in, int n_in, zn_view *out) {
-    zn_kernel_node n = {op, "n", attrs, na, n_in, in, 1, out};
+    zn_kernel_node n = {op, "n", attrs, na, n_in, in, 1, out, 0};
     memset(out, 0, sizeof *out);
     return zn_infer_elementwise(&n, out);
 }
@@ -725,7 +725,7 @@ static void test_infer_elementwise(void **state) {
     /* data is left alone */
     float sentinel;
     out.data = &sentinel;
-    zn_kernel_node nn = {ZN_OP_RELU, "n", NULL, 0, 1, &x, 1, &out};
+    zn_kernel_node nn = {ZN_OP_RELU, "n", NULL, 0, 1, &x, 1, &out, 0};
     assert_int_equal(zn_infer_elementwise(&nn, &out), ZN_OK);
     assert_ptr_equal(out.data, &sentinel);
     /* broadcasting */

@@ -27,7 +27,7 @@ static zn_view none(void) { return tu_view(ZN_DTYPE_UNDEFINED, NULL, 0, NULL); }
 /* infer all outputs, attach data[k], run */
 static zn_status infer_run(zn_op op, const zn_attr *attrs, int na, const zn_view *in, int n_in,
                            zn_view *out, int n_out, void **data) {
-    zn_kernel_node n = {op, "n", attrs, na, n_in, in, n_out, out};
+    zn_kernel_node n = {op, "n", attrs, na, n_in, in, n_out, out, 0};
     memset(out, 0, sizeof *out * (size_t)n_out);
     zn_status st = zn_infer_norm(&n, out);
     if (st != ZN_OK) return st;
@@ -123,8 +123,8 @@ static void test_layernorm_random_axes(void **state) {
     ref_ln(px, g, 96, NULL, 0, 600, 96, 1e-5, pw, NULL, NULL);
     zn_view pin[2] = {tu_view(ZN_F32, px, 2, dl), tu_view(ZN_F32, g, 1, (int64_t[]){96})};
     zn_view pout = tu_view(ZN_F32, py, 2, dl);
-    zn_kernel_node node = {ZN_OP_LAYER_NORM, "ln", NULL, 0, 2, pin, 1, &pout};
-    zn_exec_ctx ctx = {&node, 2, pin, 1, &pout, NULL, NULL, pool};
+    zn_kernel_node node = {ZN_OP_LAYER_NORM, "ln", NULL, 0, 2, pin, 1, &pout, 0};
+    zn_exec_ctx ctx = {&node, 2, pin, 1, &pout, NULL, NULL, pool, NULL};
     assert_int_equal(kern(ZN_OP_LAYER_NORM)->run(&ctx), ZN_OK);
     tu_assert_close(py, pw, 600 * 96, 1e-5, 1e-5);
     free(px);
@@ -290,7 +290,7 @@ static void test_infer_norm_errors(void **state) {
     int64_t d[3] = {2, 3, 4}, d5[1] = {5}, d3[1] = {3}, d4[1] = {4}, d12[2] = {3, 4};
     /* LayerNorm: scale size must match the normalized dims */
     zn_view ln[3] = {tu_view(ZN_F32, NULL, 3, d), tu_view(ZN_F32, NULL, 1, d5), none()};
-    zn_kernel_node n = {ZN_OP_LAYER_NORM, "n", NULL, 0, 2, ln, 3, out};
+    zn_kernel_node n = {ZN_OP_LAYER_NORM, "n", NULL, 0, 2, ln, 3, out, 0};
     assert_int_equal(zn_infer_norm(&n, out), ZN_ERR_SHAPE);
     assert_msg("[2,3,4]");
     assert_msg("[5]");
@@ -315,7 +315,7 @@ static void test_infer_norm_errors(void **state) {
     /* BatchNorm: per-channel params, X needs a channel dim */
     zn_view bn[5] = {tu_view(ZN_F32, NULL, 3, d), tu_view(ZN_F32, NULL, 1, d3), tu_view(ZN_F32, NULL, 1, d3),
                      tu_view(ZN_F32, NULL, 1, d4), tu_view(ZN_F32, NULL, 1, d3)};
-    zn_kernel_node nb = {ZN_OP_BATCH_NORM, "bn", NULL, 0, 5, bn, 1, out};
+    zn_kernel_node nb = {ZN_OP_BATCH_NORM, "bn", NULL, 0, 5, bn, 1, out, 0};
     assert_int_equal(zn_infer_norm(&nb, out), ZN_ERR_SHAPE);
     assert_msg("input_mean");
     assert_msg("[4]");
@@ -327,7 +327,7 @@ static void test_infer_norm_errors(void **state) {
     assert_msg("[3]");
     /* fused: broadcast errors name both shapes; bias must match the last dim */
     zn_view ab[3] = {tu_view(ZN_F32, NULL, 3, d), tu_view(ZN_F32, NULL, 1, d3), tu_view(ZN_F32, NULL, 1, d4)};
-    zn_kernel_node nf = {ZN_OP_ADD_RELU, "f", NULL, 0, 2, ab, 1, out};
+    zn_kernel_node nf = {ZN_OP_ADD_RELU, "f", NULL, 0, 2, ab, 1, out, 0};
     assert_int_equal(zn_infer_norm(&nf, out), ZN_ERR_SHAPE);
     assert_msg("[2,3,4]");
     assert_msg("[3]");

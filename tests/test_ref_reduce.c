@@ -25,7 +25,7 @@ static void assert_msg(const char *s) {
 /* infer then run; out data must hold the result */
 static zn_status infer_run(zn_op op, const zn_attr *attrs, int na, const zn_view *in, int n_in,
                            zn_view *out, void *data) {
-    zn_kernel_node n = {op, "n", attrs, na, n_in, in, 1, out};
+    zn_kernel_node n = {op, "n", attrs, na, n_in, in, 1, out, 0};
     memset(out, 0, sizeof *out);
     zn_status st = zn_infer_reduce(&n, out);
     if (st != ZN_OK) return st;
@@ -336,8 +336,8 @@ static void test_softmax(void **state) {
     tu_fill(&r, a, 512 * 64, -5, 5);
     ref_softmax(a, w, 2, dl, 1);
     zn_view pin = tu_view(ZN_F32, a, 2, dl), pout = tu_view(ZN_F32, b, 2, dl);
-    zn_kernel_node node = {ZN_OP_SOFTMAX, "sm", NULL, 0, 1, &pin, 1, &pout};
-    zn_exec_ctx ctx = {&node, 1, &pin, 1, &pout, NULL, NULL, pool};
+    zn_kernel_node node = {ZN_OP_SOFTMAX, "sm", NULL, 0, 1, &pin, 1, &pout, 0};
+    zn_exec_ctx ctx = {&node, 1, &pin, 1, &pout, NULL, NULL, pool, NULL};
     assert_int_equal(kern(ZN_OP_SOFTMAX)->run(&ctx), ZN_OK);
     tu_assert_close(b, w, 512 * 64, 1e-7, 1e-5);
     free(a);
@@ -352,7 +352,7 @@ static void test_infer_reduce_errors(void **state) {
     (void)state;
     int64_t d[3] = {2, 3, 4}, ax[1] = {3};
     zn_view x = tu_view(ZN_F32, NULL, 3, d), out;
-    zn_kernel_node n = {ZN_OP_REDUCE_MEAN, "n", NULL, 0, 1, &x, 1, &out};
+    zn_kernel_node n = {ZN_OP_REDUCE_MEAN, "n", NULL, 0, 1, &x, 1, &out, 0};
     zn_attr a = tu_attr_ints("axes", ax, 1);
     n.attrs = &a;
     n.n_attrs = 1;

@@ -99,7 +99,7 @@ static inline zn_status tu_run_kernel(const zn_kernel_spec *k, const zn_attr *at
         if (st != ZN_OK) return st;
     }
     void *scratch = prep.scratch_bytes ? calloc(1, prep.scratch_bytes) : NULL;
-    zn_exec_ctx ctx = {&node, n_in, in, n_out, out, prep.state, scratch, NULL};
+    zn_exec_ctx ctx = {&node, n_in, in, n_out, out, prep.state, scratch, NULL, NULL};
     zn_status st = k->run(&ctx);
     free(scratch);
     if (k->release && prep.state) k->release(prep.state);

@@ -80,4 +80,20 @@ int zn_pass_prepack(zn_pass_ctx *c);       /* fuse_linear.c: constant weights to
 int zn_pass_conv_bn(zn_pass_ctx *c);       /* fuse_conv.c: BatchNorm folded into Conv */
 int zn_pass_conv(zn_pass_ctx *c);          /* fuse_conv.c: Conv + residual + ReLU */
 
+/* ---- device rewrites (device_passes.c), run by zn_compile for CUDA plans ------------------ */
+
+/* Whether node `node` of g has a device kernel (in its current dtypes). */
+typedef bool (*zn_node_pred)(const zn_graph *g, int node, void *user);
+
+/* Lowers every f32 tensor to dt (ZN_F16 / ZN_BF16) with casts at the graph's f32 inputs and
+ * outputs; nodes for which has_half_kernel is false are wrapped in casts to run in f32.
+ * Returns the number of changes (constants converted + casts) or -1 with the error set. */
+int zn_pass_lower_precision(zn_graph *g, zn_dtype dt, zn_node_pred has_half_kernel, void *user,
+                            char *detail, size_t cap);
+/* Places each node on the device (on_device true) or the host, graph inputs on the device, and
+ * inserts a ZnCopy wherever a node reads a tensor from the other space. Returns the copies
+ * inserted (and *n_fallback = nodes on the host) or -1 with the error set. */
+int zn_pass_place(zn_graph *g, zn_node_pred on_device, void *user, int *n_fallback, char *detail,
+                  size_t cap);
+
 #endif

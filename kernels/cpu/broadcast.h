@@ -18,6 +18,10 @@
 
 #include "../../engine/types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct zn_threadpool;
 
 #define ZN_BCAST_MAX_IN 3
@@ -49,5 +53,9 @@ typedef void (*zn_bcast_fn)(void *arg, int64_t out_off, const int64_t *in_off,
 /* Calls fn over segments covering the whole output, in parallel over the pool when the
  * output is large (pool may be NULL). Segments never cross a row of the merged inner dim. */
 void zn_bcast_for(const zn_bcast *b, struct zn_threadpool *pool, zn_bcast_fn fn, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -643,6 +643,8 @@ static const zn_kernel_spec specs[] = {
     {"ref.pad", ZN_OP_PAD, CPU, ANY, 0, 0, pad_supports, pad_prepare, NULL, pad_run},
     {"ref.trilu", ZN_OP_TRILU, CPU, ANY, 0, 0, trilu_supports, NULL, NULL, trilu_run},
     {"ref.identity", ZN_OP_IDENTITY, CPU, ANY, 0, AL, alias_supports, NULL, NULL, alias_run},
+    /* ZnCopy between memory spaces is a real copy (never aliased); on the CPU both are host */
+    {"ref.zncopy", ZN_OP_COPY, CPU, ANY, 0, 0, alias_supports, NULL, NULL, alias_run},
     {"ref.dropout", ZN_OP_DROPOUT, CPU, ANY, 0, AL, alias_supports, NULL, NULL, alias_run},
     {"ref.constant", ZN_OP_CONSTANT, CPU, ANY, 0, 0, constant_supports, NULL, NULL, constant_run},
     {"ref.shape", ZN_OP_SHAPE, CPU, ZN_I64, 0, 0, shape_supports, NULL, NULL, shape_run},
