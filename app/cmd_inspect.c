@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "engine/device.h"
 #include "engine/graph.h"
 #include "engine/onnx.h"
 #include "engine/passes/passes.h"
@@ -28,6 +29,32 @@ static void print_io(const zn_graph *g, int t) {
     printf("  %-28s %-5s %s\n", zn_graph_tensor_name(g, t), zn_dtype_name(zn_graph_tensor_dtype(g, t)), sh);
 }
 
+/* CUDA builds: which nodes have a CUDA kernel (fp32 dtypes as the graph has them) and which
+ * would run on the CPU between copies. A capability query: no device is needed. */
+static void print_cuda_coverage(const zn_graph *g, const char *label) {
+    if (!zn_device_compiled()) return;
+    int with = 0, total = 0, listed = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const zn_node *n = &g->nodes[i];
+        zn_view views[64 + 16];
+        if (n->dead || n->n_inputs + n->n_outputs > 80) continue;
+        zn_kernel_node kn;
+        zn_graph_kernel_node(g, n, views, &kn);
+        const zn_kernel_spec *k[1];
+        total++;
+        if (zn_registry_query(&kn, ZN_BACKEND_CUDA, k, 1) > 0) {
+            with++;
+            continue;
+        }
+        char shapes[256];
+        zn_graph_describe_inputs(g, n, shapes, sizeof shapes);
+        if (!listed++) printf("cuda        %s: no CUDA kernel for (these run on the CPU, with copies around them):\n", label);
+        if (listed <= 20) printf("  %s (%s) with %s\n", n->name, zn_op_name(n->op), shapes);
+    }
+    if (listed > 20) printf("  ... and %d more\n", listed - 20);
+    printf("cuda        %s: %d of %d nodes have a CUDA kernel\n", label, with, total);
+}
+
 /* Compiles with the default configuration and prints the pass reports and the optimised graph. */
 static int print_after_passes(const zn_graph *g) {
     zn_plan *plan = NULL;
@@ -46,6 +73,7 @@ static int print_after_passes(const zn_graph *g) {
         fprintf(stderr, "error: out of memory\n");
         return ZN_EXIT_FAIL;
     }
+    print_cuda_coverage(zn_plan_graph(plan), "after passes");
     printf("\noptimised graph:\n%s", text);
     free(text);
     zn_plan_free(plan);
@@ -161,6 +189,7 @@ int cmd_inspect(int argc, char **argv) {
     }
     if (!unsupported) printf("support     every node has a CPU kernel\n");
     else rc = ZN_EXIT_MODEL;
+    print_cuda_coverage(g, "as loaded");
     if (after_passes && !unsupported) rc = print_after_passes(g);
 done:
     zn_graph_free(g);

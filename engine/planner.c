@@ -31,6 +31,14 @@ typedef struct group {
     bool on_device;  /* groups of the two arenas never overlap-check each other */
 } group;
 
+/* Where a step's outputs live: with the step, except a ZnCopy's, which live where it copies to. */
+static bool outputs_on_device(const zn_plan *plan, const zn_step *st) {
+    const zn_node *n = &plan->graph->nodes[st->node];
+    if (!plan->device) return false; /* a CPU plan (ZnCopy is a memcpy there) */
+    if (n->op == ZN_OP_COPY) return !strcmp(zn_attrs_string(n->attrs, n->n_attrs, "to", ""), "device");
+    return st->on_device;
+}
+
 static int by_size_desc(const void *a, const void *b) {
     const group *x = *(const group *const *)a, *y = *(const group *const *)b;
     if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
@@ -107,6 +115,7 @@ zn_status zn_plan_memory(zn_plan *plan) {
         const zn_step *step = &plan->steps[s];
         const zn_node *n = &g->nodes[step->node];
         unsigned flags = step->kernel->flags;
+        bool out_dev = outputs_on_device(plan, step);
         for (int k = 0; k < n->n_outputs; k++) {
             int t = n->outputs[k];
             if (slots[t].kind != ZN_SLOT_NONE) continue;
@@ -114,7 +123,7 @@ zn_status zn_plan_memory(zn_plan *plan) {
             int in0 = n->n_inputs > 0 ? n->inputs[0] : -1;
             bool is_output = (g->tensors[t].flags & ZN_TENSOR_OUTPUT) != 0;
             if (k == 0 && in0 >= 0 && (flags & ZN_KERNEL_ALIAS) && slots[in0].bytes == slots[t].bytes &&
-                !(slots[root_of(slots, in0)].kind == ZN_SLOT_ARENA && slots[root_of(slots, in0)].on_device != step->on_device)) {
+                !(slots[root_of(slots, in0)].kind == ZN_SLOT_ARENA && slots[root_of(slots, in0)].on_device != out_dev)) {
                 int r = root_of(slots, in0);
                 /* a graph output aliasing a constant or input would be handed out as writable
                  * session memory; give it storage of its own instead */
@@ -130,7 +139,7 @@ zn_status zn_plan_memory(zn_plan *plan) {
             if (k == 0 && in0 >= 0 && (flags & ZN_KERNEL_INPLACE) && !is_output) {
                 int r = root_of(slots, in0);
                 int gi = group_of[r];
-                if (slots[r].kind == ZN_SLOT_ARENA && slots[r].on_device == step->on_device && gi >= 0 && groups[gi].last == s &&
+                if (slots[r].kind == ZN_SLOT_ARENA && slots[r].on_device == out_dev && gi >= 0 && groups[gi].last == s &&
                     slots[r].bytes == slots[t].bytes && !(g->tensors[r].flags & ZN_TENSOR_OUTPUT)) {
                     slots[t].kind = ZN_SLOT_ARENA;
                     slots[t].root = r;
@@ -140,12 +149,12 @@ zn_status zn_plan_memory(zn_plan *plan) {
                 }
             }
             slots[t].kind = ZN_SLOT_ARENA;
-            slots[t].on_device = step->on_device;
+            slots[t].on_device = out_dev;
             groups[ng].bytes = ALIGN_UP(slots[t].bytes ? slots[t].bytes : 1);
             groups[ng].first = s;
             groups[ng].last = last[t] < s ? s : last[t];
             groups[ng].root = t;
-            groups[ng].on_device = step->on_device;
+            groups[ng].on_device = out_dev;
             group_of[t] = ng++;
         }
         /* alias members that outlive their root extend the group */

@@ -10,6 +10,8 @@
 #include "test_util.h"
 
 #include "engine/graph.h"
+#include "engine/plan.h"
+#include "kernels/registry.h"
 #include "engine/passes/passes.h"
 #include "engine/zenith.h"
 #include "suites/zoo.h"
@@ -269,6 +271,109 @@ static void test_lower_precision_zoo(void **state) {
     }
 }
 
+/* The planner's two arenas on a placed graph (bert-base with its embedding Gathers on the CPU):
+ * device steps' outputs and the graph inputs live on the device, host steps' outputs and the
+ * ZnCopy-to-host outputs on the host, and within each arena no two tensors live at the same
+ * step share bytes. The plan is assembled by hand (no GPU needed: nothing is allocated). */
+typedef struct span { size_t lo, hi; int first, last, root; bool dev; } span;
+
+static void test_device_memory_plan(void **state) {
+    (void)state;
+    zn_graph *g = NULL;
+    zn_zoo_options zo;
+    memset(&zo, 0, sizeof zo);
+    assert_int_equal(zn_zoo_build_bound("bert-base", NULL, &g), ZN_OK);
+    assert_int_equal(zn_graph_bind_symbol(g, "seq", 16), ZN_OK);
+    assert_int_equal(zn_graph_validate(g), ZN_OK);
+    assert_int_equal(zn_graph_infer_shapes(g, true), ZN_OK);
+    zn_compile_config cfg = zn_compile_config_default();
+    zn_compile_summary sum;
+    memset(&sum, 0, sizeof sum);
+    assert_int_equal(zn_run_passes(g, &cfg, &sum), ZN_OK);
+    zn_op gather = ZN_OP_GATHER;
+    assert_true(zn_pass_place(g, all_but, &gather, NULL, NULL, 0) >= 2);
+
+    zn_plan plan;
+    memset(&plan, 0, sizeof plan);
+    plan.graph = g;
+    plan.cfg = cfg;
+    plan.device = true;
+    plan.steps = calloc((size_t)g->n_nodes, sizeof(zn_step));
+    for (int i = 0; i < g->n_nodes; i++) {
+        zn_step *st = &plan.steps[plan.n_steps++];
+        st->node = i;
+        st->views = calloc((size_t)(g->nodes[i].n_inputs + g->nodes[i].n_outputs), sizeof(zn_view));
+        zn_graph_kernel_node(g, &g->nodes[i], st->views, &st->kn);
+        st->kernel = zn_registry_reference(g->nodes[i].op); /* flags (alias, in place) as on the CPU */
+        st->on_device = g->nodes[i].op == ZN_OP_COPY || g->nodes[i].op != ZN_OP_GATHER;
+        if (i % 7 == 0) st->scratch_bytes = 4096; /* some scratch in both arenas */
+    }
+    assert_int_equal(zn_plan_memory(&plan), ZN_OK);
+    assert_true(plan.dev_arena_bytes > 0);
+    assert_true(plan.arena_bytes > 0);
+    assert_int_equal(plan.summary.device_arena_bytes, plan.dev_arena_bytes);
+
+    int nt = g->n_tensors, ns = plan.n_steps;
+    int *first = malloc(sizeof(int) * (size_t)nt), *last = malloc(sizeof(int) * (size_t)nt);
+    for (int t = 0; t < nt; t++) first[t] = last[t] = -1;
+    for (int i = 0; i < g->n_inputs; i++) first[g->inputs[i]] = 0;
+    for (int st = 0; st < ns; st++) {
+        const zn_node *n = &g->nodes[plan.steps[st].node];
+        for (int k = 0; k < n->n_inputs; k++)
+            if (n->inputs[k] >= 0) last[n->inputs[k]] = st;
+        for (int k = 0; k < n->n_outputs; k++) {
+            int t = n->outputs[k];
+            first[t] = st;
+            if (last[t] < st) last[t] = st;
+            if (plan.slots[t].kind != ZN_SLOT_ARENA) continue;
+            bool want = n->op == ZN_OP_COPY ? !strcmp(zn_attrs_string(n->attrs, n->n_attrs, "to", ""), "device")
+                                            : plan.steps[st].on_device;
+            assert_int_equal(plan.slots[t].on_device, want);
+        }
+    }
+    for (int i = 0; i < g->n_inputs; i++) {
+        assert_int_equal(plan.slots[g->inputs[i]].kind, ZN_SLOT_ARENA);
+        assert_true(plan.slots[g->inputs[i]].on_device);
+    }
+    for (int i = 0; i < g->n_outputs; i++) last[g->outputs[i]] = ns;
+    span *sp = calloc((size_t)(nt + ns), sizeof *sp);
+    int n = 0;
+    for (int t = 0; t < nt; t++) {
+        if (plan.slots[t].kind != ZN_SLOT_ARENA || first[t] < 0) continue;
+        size_t bytes = (size_t)zn_shape_numel(&g->tensors[t].shape) * zn_dtype_size(g->tensors[t].dtype);
+        bool dev = plan.slots[t].on_device;
+        assert_true(plan.slots[t].offset + bytes <= (dev ? plan.dev_arena_bytes : plan.arena_bytes));
+        int r = t;
+        while (plan.slots[r].root != r) r = plan.slots[r].root;
+        sp[n++] = (span){plan.slots[t].offset, plan.slots[t].offset + bytes, first[t], last[t], r, dev};
+    }
+    for (int st = 0; st < ns; st++) {
+        if (!plan.steps[st].scratch_bytes) continue;
+        bool dev = plan.steps[st].on_device;
+        size_t off = plan.steps[st].scratch_offset;
+        assert_true(off + plan.steps[st].scratch_bytes <= (dev ? plan.dev_arena_bytes : plan.arena_bytes));
+        sp[n++] = (span){off, off + plan.steps[st].scratch_bytes, st, st, -1 - st, dev};
+    }
+    for (int a = 0; a < n; a++)
+        for (int b = a + 1; b < n; b++) {
+            if (sp[a].root == sp[b].root || sp[a].dev != sp[b].dev) continue;
+            bool time = !(sp[a].last < sp[b].first || sp[b].last < sp[a].first);
+            bool bytes = sp[a].lo < sp[b].hi && sp[b].lo < sp[a].hi;
+            if (time && bytes) {
+                print_error("overlap in the %s arena: groups %d and %d\n", sp[a].dev ? "device" : "host", sp[a].root,
+                            sp[b].root);
+                fail();
+            }
+        }
+    free(sp);
+    free(first);
+    free(last);
+    for (int i = 0; i < plan.n_steps; i++) free(plan.steps[i].views);
+    free(plan.steps);
+    free(plan.slots);
+    zn_graph_free(g);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_place_fallback_copies),
@@ -278,6 +383,7 @@ int main(void) {
         cmocka_unit_test(test_lower_then_place),
         cmocka_unit_test(test_lower_precision_retargets_casts),
         cmocka_unit_test(test_lower_precision_zoo),
+        cmocka_unit_test(test_device_memory_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
