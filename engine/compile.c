@@ -86,6 +86,7 @@ static int online_cores(void) {
 
 void zn_plan_free(zn_plan *plan) {
     if (!plan) return;
+    if (plan->device) zn_device_probe(NULL); /* this thread may not have the device current yet */
     if (plan->dev_const) {
         for (int t = 0; t < plan->graph->n_tensors; t++) zn_device_free(plan->dev_const[t]);
         free(plan->dev_const);
@@ -261,7 +262,9 @@ static zn_status select_kernels(zn_plan *plan, zn_backend backend, int *tuned, i
         }
         if (st->kernel->prepare) {
             zn_kernel_prep prep = {0};
+            if (st->on_device) zn_device_prepare_begin();
             zn_status s = st->kernel->prepare(&st->kn, &prep);
+            if (st->on_device) zn_device_prepare_end();
             if (s != ZN_OK) {
                 char shapes[256];
                 zn_graph_describe_inputs(g, n, shapes, sizeof shapes);
@@ -450,6 +453,7 @@ zn_status zn_compile(const zn_graph *src, const zn_compile_config *cfg_in, zn_pl
         phase_begin(&cfg, "weight-upload");
         st = upload_weights(plan);
         phase_end(&cfg, "weight-upload");
+        if (st == ZN_OK) st = zn_device_synchronize();
         if (st != ZN_OK) goto fail;
         device_summary(plan);
     }

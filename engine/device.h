@@ -54,8 +54,16 @@ zn_status zn_device_download(void *dst, const void *src, size_t bytes); /* synch
 zn_status zn_device_memset(void *dst, int value, size_t bytes);        /* synchronous */
 
 /* A process-wide context on the default stream for prepare-time work (algorithm queries,
- * weight re-layout); NULL when there is no device. */
+ * weight re-layout); NULL when there is no device. Kernel prepare() calls that use it run
+ * between zn_device_prepare_begin/end (the compiler holds that lock around them), because
+ * cuDNN and cuBLASLt handles must not be used by two threads at once. */
 struct zn_cuda_ctx *zn_device_prepare_ctx(void);
+void zn_device_prepare_begin(void);
+void zn_device_prepare_end(void);
+/* Waits for all work on the device (the end of a CUDA compile: uploads and prepare-time work
+ * ran on the legacy stream, which non-blocking session streams do not wait for). */
+zn_status zn_device_synchronize(void);
+zn_status zn_device_memset_async(struct zn_cuda_ctx *c, void *dst, int value, size_t bytes);
 
 /* Per-session execution context: a non-blocking stream and library handles bound to it. */
 zn_status zn_cuda_ctx_new(struct zn_cuda_ctx **out);

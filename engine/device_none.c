@@ -44,6 +44,13 @@ zn_status zn_device_memset(void *dst, int value, size_t bytes) {
     return not_built();
 }
 struct zn_cuda_ctx *zn_device_prepare_ctx(void) { return NULL; }
+void zn_device_prepare_begin(void) {}
+void zn_device_prepare_end(void) {}
+zn_status zn_device_synchronize(void) { return not_built(); }
+zn_status zn_device_memset_async(struct zn_cuda_ctx *c, void *dst, int value, size_t bytes) {
+    (void)c, (void)dst, (void)value, (void)bytes;
+    return not_built();
+}
 zn_status zn_cuda_ctx_new(struct zn_cuda_ctx **out) {
     *out = NULL;
     return not_built();

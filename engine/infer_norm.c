@@ -93,7 +93,10 @@ static zn_status infer_layernorm(const zn_kernel_node *n, zn_view *out) {
     set_out(&out[0], x->dtype, x->rank, x->dims);
     int64_t sd[ZN_MAX_RANK];
     for (int d = 0; d < x->rank; d++) sd[d] = d >= axis ? 1 : x->dims[d];
-    for (int k = 1; k < n->n_out && k < 3; k++) set_out(&out[k], ZN_F32, x->rank, sd);
+    /* Mean / InvStdDev: f32 (ONNX's stash type), or the half type of a graph lowered to half,
+     * so that their readers see one dtype */
+    zn_dtype stats = x->dtype == ZN_F16 || x->dtype == ZN_BF16 ? x->dtype : ZN_F32;
+    for (int k = 1; k < n->n_out && k < 3; k++) set_out(&out[k], stats, x->rank, sd);
     return ZN_OK;
 }
 

@@ -280,6 +280,7 @@ static zn_status infer_slice(const zn_kernel_node *n, zn_view *out) {
             s = s < 0 ? 0 : (s > dim - 1 ? dim - 1 : s);
             e = e < -1 ? -1 : (e > dim - 1 ? dim - 1 : e);
             cnt = s > e ? (s - e - t - 1) / -t : 0;
+            if (dim == 0) cnt = 0; /* s clamps to 0 and e to -1 over an empty dim: nothing to take */
         }
         out[0].dims[a] = cnt;
     }

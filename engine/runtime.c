@@ -81,6 +81,7 @@ void zn_session_free(zn_session *s) {
     if (!s) return;
     zn_threadpool_release(s->pool);
     if (s->plan->device) {
+        zn_device_probe(NULL); /* this thread may not have the device current yet */
         zn_cuda_graph_free(s->graph_exec);
         zn_cuda_ctx_free(s->cuda); /* waits for the stream first */
         zn_device_free(s->dev_arena);
@@ -109,7 +110,9 @@ static zn_status device_session_init(zn_session *s) {
     char what[ZN_MAX_NAME + 64];
     snprintf(what, sizeof what, "the activation arena of a %s session", g->name);
     if ((st = zn_device_alloc((void **)&s->dev_arena, p->dev_arena_bytes, what)) != ZN_OK) return st;
-    if ((st = zn_device_memset(s->dev_arena, 0, p->dev_arena_bytes ? p->dev_arena_bytes : 1)) != ZN_OK) return st;
+    /* on the session's stream: the legacy stream's work would not be ordered before its runs */
+    if ((st = zn_device_memset_async(s->cuda, s->dev_arena, 0, p->dev_arena_bytes ? p->dev_arena_bytes : 1)) != ZN_OK)
+        return st;
     if (p->arena_bytes && (st = zn_pinned_alloc((void **)&s->arena, p->arena_bytes, "the host arena of CPU fallback steps")) != ZN_OK)
         return st;
     s->in_off = calloc((size_t)(g->n_inputs + 1), sizeof(size_t));
@@ -316,8 +319,15 @@ zn_status zn_session_run(zn_session *s, const zn_view *inputs, int n_inputs, zn_
     if (s->has_obs && s->obs.run_begin) s->obs.run_begin(s->obs.user, s);
     if (p->device) {
         st = device_run(s);
-        zn_status sync = zn_cuda_sync(s->cuda); /* kernel execution errors surface here */
-        if (st == ZN_OK) st = sync;
+        if (st == ZN_OK) {
+            st = zn_cuda_sync(s->cuda); /* kernel execution errors surface here */
+        } else {
+            zn_error keep = *zn_last_error(); /* the step's error names the node: keep it */
+            zn_cuda_sync(s->cuda);
+            zn_error_set(keep.status, "%s", keep.message);
+            if (keep.hint[0]) zn_error_hint("%s", keep.hint);
+            if (keep.node[0]) zn_error_set_node(keep.node, keep.op, keep.shapes);
+        }
         s->runs++;
     } else {
         st = run_steps(s);

@@ -242,6 +242,41 @@ static void test_lower_precision_retargets_casts(void **state) {
     zn_graph_free(g);
 }
 
+/* Exporters' masks use finfo(f32).min: in fp16 it must become -65504, not -inf (0 * -inf would
+ * be NaN in every unmasked score); in bf16 the largest finite value. */
+static void test_lower_precision_clamps_to_finite_half(void **state) {
+    (void)state;
+    for (int h = 0; h < 2; h++) {
+        zn_graph *g = zn_graph_new("mask");
+        zn_dim d[1] = {{4, -1}};
+        int x = zn_graph_add_input(g, "x", ZN_F32, 1, d);
+        float big[4] = {-3.4028235e38f, 3.0e38f, 1.0f, -1.0e5f};
+        int64_t cd[1] = {4};
+        int c = zn_graph_add_const(g, "min_value", ZN_F32, 1, cd, big);
+        int in[2] = {x, c};
+        int y = zn_graph_op(g, ZN_OP_MUL, "scale", 2, in);
+        assert_int_equal(zn_graph_mark_output(g, y), ZN_OK);
+        assert_int_equal(zn_graph_validate(g), ZN_OK);
+        assert_int_equal(zn_graph_infer_shapes(g, true), ZN_OK);
+        char detail[200];
+        zn_dtype dt = h ? ZN_BF16 : ZN_F16;
+        assert_true(zn_pass_lower_precision(g, dt, every, NULL, detail, sizeof detail) > 0);
+        const uint16_t *v = g->tensors[zn_graph_find_tensor(g, "min_value")].data;
+        if (dt == ZN_F16) {
+            assert_non_null(strstr(detail, "3 values clamped"));
+            assert_true(zn_f16_to_f32(v[0]) == -65504.0f);
+            assert_true(zn_f16_to_f32(v[1]) == 65504.0f);
+            assert_true(zn_f16_to_f32(v[3]) == -65504.0f);
+        } else { /* FLT_MAX rounds up to inf in bf16 too; 3e38 does not */
+            assert_non_null(strstr(detail, "1 values clamped"));
+            assert_true(isfinite(zn_bf16_to_f32(v[0])) && zn_bf16_to_f32(v[0]) < -3.3e38f);
+            assert_true(isfinite(zn_bf16_to_f32(v[1])) && zn_bf16_to_f32(v[1]) > 2.9e38f);
+        }
+        assert_true(zn_f16_to_f32(v[2]) == 1.0f || dt == ZN_BF16);
+        zn_graph_free(g);
+    }
+}
+
 /* Every zoo model, after the optimisation passes, lowers to f16 and bf16 with every node
  * (fused ones included) accepting half inputs in shape inference, and keeps f32 at its
  * interface. */
@@ -383,6 +418,7 @@ int main(void) {
         cmocka_unit_test(test_lower_then_place),
         cmocka_unit_test(test_lower_precision_retargets_casts),
         cmocka_unit_test(test_lower_precision_zoo),
+        cmocka_unit_test(test_lower_precision_clamps_to_finite_half),
         cmocka_unit_test(test_device_memory_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,7 @@
  * Which nodes have device kernels is a predicate the caller passes (compile.c asks the
  * registry), so these rewrites are tested on the CPU with made-up predicates.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,25 +62,40 @@ static int cast_after(zn_graph *g, int id, int k, zn_dtype to, const char *tag) 
     return c;
 }
 
-static zn_status convert_const(zn_tensor *t, zn_dtype dt) {
+/* f32 -> half, finite values kept finite: fp16 tops out at 65504 (and FLT_MAX rounds to inf
+ * even in bf16), and exporters write masks as (1 - mask) * finfo(f32).min, which would turn
+ * into -inf and then NaN (0 * -inf). Clamping to the largest finite value is what ONNX
+ * Runtime's float16 converter does too. */
+static uint16_t to_half(float v, zn_dtype dt, int *clamped) {
+    uint16_t h = dt == ZN_F16 ? zn_f32_to_f16(v) : zn_f32_to_bf16(v);
+    float back = dt == ZN_F16 ? zn_f16_to_f32(h) : zn_bf16_to_f32(h);
+    if (isfinite(v) && isinf(back)) {
+        (*clamped)++;
+        uint16_t max = dt == ZN_F16 ? 0x7BFF : 0x7F7F; /* largest finite magnitude */
+        h = (uint16_t)(v < 0 ? max | 0x8000 : max);
+    }
+    return h;
+}
+
+static zn_status convert_const(zn_tensor *t, zn_dtype dt, int *clamped) {
     int64_t n = zn_shape_numel(&t->shape);
     uint16_t *h = zn_aligned_alloc(sizeof(uint16_t) * (size_t)(n > 0 ? n : 1));
     if (!h) return zn_error_set(ZN_ERR_OUT_OF_MEMORY, "out of memory converting '%s' to %s", t->name, zn_dtype_name(dt));
     const float *f = t->data;
-    for (int64_t i = 0; i < n; i++) h[i] = dt == ZN_F16 ? zn_f32_to_f16(f[i]) : zn_f32_to_bf16(f[i]);
+    for (int64_t i = 0; i < n; i++) h[i] = to_half(f[i], dt, clamped);
     zn_free(t->data);
     t->data = h;
     t->dtype = dt;
     return ZN_OK;
 }
 
-static zn_status convert_attr_tensor(zn_attr_tensor *at, zn_dtype dt) {
+static zn_status convert_attr_tensor(zn_attr_tensor *at, zn_dtype dt, int *clamped) {
     int64_t n = 1;
     for (int d = 0; d < at->rank; d++) n *= at->dims[d];
     uint16_t *h = zn_malloc(sizeof(uint16_t) * (size_t)(n > 0 ? n : 1));
     if (!h) return zn_error_set(ZN_ERR_OUT_OF_MEMORY, "out of memory lowering an attribute to %s", zn_dtype_name(dt));
     const float *f = at->data;
-    for (int64_t i = 0; i < n; i++) h[i] = dt == ZN_F16 ? zn_f32_to_f16(f[i]) : zn_f32_to_bf16(f[i]);
+    for (int64_t i = 0; i < n; i++) h[i] = to_half(f[i], dt, clamped);
     zn_free(at->data);
     at->data = h;
     at->dtype = dt;
@@ -100,7 +116,7 @@ int zn_pass_lower_precision(zn_graph *g, zn_dtype dt, zn_node_pred has_half_kern
         zn_error_set(ZN_ERR_INVALID_ARGUMENT, "precision lowering to %s: only f16 and bf16 are lowered", zn_dtype_name(dt));
         return -1;
     }
-    int n_orig = g->n_nodes, consts = 0, boundary = 0, wrapped = 0;
+    int n_orig = g->n_nodes, consts = 0, boundary = 0, wrapped = 0, clamped = 0;
     /* inner Casts to f32 now produce half (before the boundary casts, which must stay f32) */
     for (int i = 0; i < n_orig; i++) {
         zn_node *n = &g->nodes[i];
@@ -110,14 +126,14 @@ int zn_pass_lower_precision(zn_graph *g, zn_dtype dt, zn_node_pred has_half_kern
             return -1;
         if (n->op == ZN_OP_CONSTANT_OF_SHAPE) {
             zn_attr *a = (zn_attr *)zn_attrs_find(n->attrs, n->n_attrs, "value");
-            if (a && a->type == ZN_ATTR_TENSOR && a->t && a->t->dtype == ZN_F32 && convert_attr_tensor(a->t, dt) != ZN_OK)
+            if (a && a->type == ZN_ATTR_TENSOR && a->t && a->t->dtype == ZN_F32 && convert_attr_tensor(a->t, dt, &clamped) != ZN_OK)
                 return -1;
         }
     }
     for (int t = 0; t < g->n_tensors; t++) {
         zn_tensor *x = &g->tensors[t];
         if ((x->flags & ZN_TENSOR_CONST) && x->data && x->dtype == ZN_F32 && !(x->flags & ZN_TENSOR_OUTPUT)) {
-            if (convert_const(x, dt) != ZN_OK) return -1;
+            if (convert_const(x, dt, &clamped) != ZN_OK) return -1;
             consts++;
         }
     }
@@ -170,8 +186,9 @@ int zn_pass_lower_precision(zn_graph *g, zn_dtype dt, zn_node_pred has_half_kern
     }
     if (wrapped && (st = settle(g)) != ZN_OK) return -1;
     if (detail)
-        snprintf(detail, cap, "%d constants converted to %s, %d boundary casts, %d node%s kept in f32 (no %s kernel)",
-                 consts, zn_dtype_name(dt), boundary, wrapped, wrapped == 1 ? "" : "s", zn_dtype_name(dt));
+        snprintf(detail, cap, "%d constants converted to %s (%d values clamped to the largest finite half), %d boundary casts, "
+                 "%d node%s kept in f32 (no %s kernel)", consts, zn_dtype_name(dt), clamped, boundary, wrapped,
+                 wrapped == 1 ? "" : "s", zn_dtype_name(dt));
     return consts + boundary + wrapped;
 }
 

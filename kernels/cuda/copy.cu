@@ -26,8 +26,9 @@ static zn_status copy_run(const zn_exec_ctx *ctx) {
     bool to_host = !strcmp(to, "host");
     size_t bytes = zn_view_bytes(&ctx->out[0]);
     if (!bytes) return ZN_OK;
-    ZN_CUDA_TRY(cudaMemcpyAsync(ctx->out[0].data, ctx->in[0].data, bytes,
-                                to_host ? cudaMemcpyDeviceToHost : cudaMemcpyHostToDevice, zn_stream(ctx)),
+    /* cudaMemcpyDefault (unified addressing) rather than a fixed direction: the source of a copy
+     * to the device can be a constant's device copy when a CPU step aliased it */
+    ZN_CUDA_TRY(cudaMemcpyAsync(ctx->out[0].data, ctx->in[0].data, bytes, cudaMemcpyDefault, zn_stream(ctx)),
                 to_host ? "copying a tensor to the host for a CPU step" : "copying a CPU step's output to the GPU");
     ZN_CUDA_TRY(cudaStreamSynchronize(zn_stream(ctx)), "waiting for a host<->device copy");
     return ZN_OK;

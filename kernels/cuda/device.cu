@@ -20,6 +20,10 @@
 
 /* ---- probe ---------------------------------------------------------------------------------- */
 
+/* An empty kernel: whether it has an image for the device tells whether this build's code
+ * (sm_90 SASS + compute_90 PTX) can run there at all. */
+__global__ void zn_probe_kernel(void) {}
+
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool probed;
 static zn_status probe_status;
@@ -70,10 +74,14 @@ static zn_status probe_once(zn_device_info *info) {
         zn_error_hint("check nvidia-smi (is the GPU in an exclusive or prohibited compute mode?)");
         return ZN_ERR_NO_DEVICE;
     }
-    if (p.major < 7) {
-        zn_error_set(ZN_ERR_NO_DEVICE, "CUDA device %d (%s) has compute capability %d.%d; Zenith needs 7.0 or newer",
-                     dev, p.name, p.major, p.minor);
-        zn_error_hint("use --backend cpu");
+    cudaFuncAttributes fa;
+    if ((e = cudaFuncGetAttributes(&fa, zn_probe_kernel)) != cudaSuccess) {
+        cudaGetLastError();
+        zn_error_set(ZN_ERR_NO_DEVICE, "CUDA device %d (%s, compute capability %d.%d) cannot run this build's kernels: %s",
+                     dev, p.name, p.major, p.minor, cudaGetErrorString(e));
+        zn_error_hint("this build targets sm_90 (H100/H200) and newer; rebuild with "
+                      "NVCC_ARCH='-gencode arch=compute_%d%d,code=sm_%d%d' for this GPU, or use --backend cpu",
+                      p.major, p.minor, p.major, p.minor);
         return ZN_ERR_NO_DEVICE;
     }
     memset(info, 0, sizeof *info);
@@ -235,9 +243,25 @@ extern "C" zn_status zn_cuda_ctx_new(zn_cuda_ctx **out) {
 
 extern "C" void zn_cuda_ctx_free(zn_cuda_ctx *c) {
     if (!c) return;
+    cudaSetDevice(c->device); /* the freeing thread may never have used the device */
     if (c->stream) cudaStreamSynchronize((cudaStream_t)c->stream);
     ctx_release(c);
     free(c);
+}
+
+/* Prepare-time work shares one cuDNN/cuBLASLt handle and the default stream: one compile's
+ * kernel preparation at a time (zn_device_prepare_begin/end). */
+static pthread_mutex_t prepare_use_lock = PTHREAD_MUTEX_INITIALIZER;
+
+extern "C" void zn_device_prepare_begin(void) { pthread_mutex_lock(&prepare_use_lock); }
+extern "C" void zn_device_prepare_end(void) { pthread_mutex_unlock(&prepare_use_lock); }
+
+extern "C" zn_status zn_device_synchronize(void) {
+    return rt(cudaDeviceSynchronize(), "finishing the GPU work of compilation (weight uploads, kernel preparation)");
+}
+
+extern "C" zn_status zn_device_memset_async(zn_cuda_ctx *c, void *dst, int value, size_t bytes) {
+    return rt(cudaMemsetAsync(dst, value, bytes, (cudaStream_t)c->stream), "clearing GPU memory");
 }
 
 static pthread_mutex_t prepare_lock = PTHREAD_MUTEX_INITIALIZER;
