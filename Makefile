@@ -53,8 +53,11 @@ endif
 ifneq ($(and $(NVCC),$(CU_SRC)),)
   BACKENDS   := cpu cuda
   CFLAGS     += -DZN_WITH_CUDA=1
-  NVCCFLAGS  ?= -O2 -std=c++17 -I. -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 -Xcompiler -Wall,-Wextra
-  CUDA_LIBS  := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublasLt -lcublas -lcudnn -lstdc++
+  # sm_90 machine code for H100/H200 and compute_90 PTX that newer GPUs JIT-compile; other GPUs:
+  # make NVCC_ARCH='-gencode arch=compute_80,code=sm_80'
+  NVCC_ARCH  ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+  NVCCFLAGS  ?= -O2 -std=c++17 -I. $(NVCC_ARCH) -Xcompiler -Wall,-Wextra $(NVCC_EXTRA)
+  CUDA_LIBS  := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcublasLt -lcublas -lcudnn -lcupti -lstdc++
 else
   BACKENDS   := cpu
   CUDA_LIBS  :=
@@ -74,7 +77,7 @@ LIB      := $(BUILD)/libzenith.a
 BIN      := $(BUILD)/zenith-bench
 ALL_LIBS := $(LIB_LIBS) $(CUDA_LIBS) $(LDLIBS)
 
-.PHONY: all test sanitize clean install backends fuzz bench
+.PHONY: all test sanitize clean install backends fuzz bench bench-gpu
 all: backends $(BIN)
 
 backends:
@@ -146,6 +149,20 @@ bench: all
 	scripts/bench-setup.sh $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python scripts/bench.py --zenith $(BIN) --gemm $(BUILD)/gemm_bench \
 	  --out $(BUILD)/bench.json --work $(BUILD)/bench --shared-auto
+	@if $(GPU_PYTHON) scripts/bench_gpu.py --zenith $(BIN) --detect; then $(MAKE) bench-gpu; fi
+
+# make bench-gpu: Zenith's CUDA backend against PyTorch (eager fp16, torch.compile) on this
+# machine's GPU: bert-base and resnet50 at batch 1 and large, attention vs SDPA, GEMM vs cuBLAS;
+# prints a table and writes $(BUILD)/bench-gpu.json (scripts/bench_gpu.py). Without a GPU it says
+# why and does nothing. GPU_PYTHON: a python with torch (CUDA), numpy and onnx; nothing is fetched.
+GPU_PYTHON ?= python3
+$(BUILD)/gpu_kernel_bench: bench/gpu_kernel_bench.c $(LIB)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(ALL_LIBS) $(LDFLAGS)
+
+bench-gpu: all $(BUILD)/gpu_kernel_bench
+	$(GPU_PYTHON) scripts/bench_gpu.py --zenith $(BIN) --kernel-bench $(BUILD)/gpu_kernel_bench \
+	  --out $(BUILD)/bench-gpu.json --work $(BUILD)/bench-gpu
 
 install: $(BIN)
 	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/zenith-bench

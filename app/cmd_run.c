@@ -382,6 +382,24 @@ static void print_results(const zn_record *rec) {
             printf("  %5.1f%%  %-40s %s\n", rec->profile.nodes[i].share * 100, rec->profile.nodes[i].name,
                    rec->profile.nodes[i].op);
     }
+    if (rec->has_gpu) { /* CUDA runs (issue 9): the device, its clocks, the kernel trace's summary */
+        const zn_gpu_facts *g = &rec->gpu;
+        printf("gpu        %s", g->name);
+        if (g->nvml && g->samples) printf(", SM %d-%d MHz during the run", g->sm_mhz_min, g->sm_mhz_max);
+        printf("; kernel trace: %s\n", g->cupti[0] ? g->cupti : "none");
+        if (g->unstable) printf("warning    %s\n", g->warning);
+    }
+    if (rec->has_gpu_profile) {
+        const zn_gpu_profile *p = &rec->gpu_profile;
+        printf("gpu/run    H2D %s  compute %s (busy %s)  D2H %s; %lld of %lld device activities tied to nodes, "
+               "%lld records dropped\n",
+               cli_duration_ns(p->h2d.mean, a, 32), cli_duration_ns(p->compute.mean, b, 32),
+               cli_duration_ns(p->busy.mean, c, 32), cli_duration_ns(p->d2h.mean, d, 32), (long long)p->attributed,
+               (long long)(p->attributed + p->run_level + p->unattributed), (long long)p->dropped);
+        for (int i = 0; i < p->n_nodes && i < 5 && p->nodes[i].total_ns > 0; i++)
+            printf("  %5.1f%%  %-40s %s/run on the GPU\n", p->nodes[i].share * 100, p->nodes[i].name,
+                   cli_duration_ns(p->nodes[i].per_run_ns, a, 32));
+    }
     if (rec->accuracy.present) {
         printf("accuracy   %s\n", rec->accuracy.pass ? "PASS" : "FAIL");
         for (int i = 0; i < rec->accuracy.n_outputs; i++) {

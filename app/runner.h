@@ -1,7 +1,8 @@
 /* runner.h — one benchmark run, end to end, as both the headless command and the TUI drive it:
  * load and bind the model, compile, build the sample set, wire one session per worker into a
- * LoadGen SUT, run the scenario (with per-node profiling and NVTX), check accuracy, and fill
- * the run record every report is rendered from.
+ * LoadGen SUT, run the scenario (with per-node profiling and NVTX; on CUDA also the CUPTI
+ * kernel trace, NVML samples and cudaProfilerStart/Stop around the measured window), check
+ * accuracy, and fill the run record every report is rendered from.
  *
  * The runner prints nothing; a progress callback and the live snapshot are how callers watch.
  */
@@ -9,6 +10,7 @@
 #define ZN_RUNNER_H
 
 #include "cli.h"
+#include "profiling/cupti.h"
 #include "profiling/profile.h"
 #include "reports/run_record.h"
 #include "suites/loadgen.h"
@@ -32,6 +34,12 @@ typedef struct zn_runner_opts {
      * overlaps the free. Not called with --no-profile (no per-node timing to show). */
     void (*profiler_fn)(void *user, zn_profiler *p);
     void *profiler_user;
+    /* ---- added for GPU profiling (issue 9; leave zeroed when not needed) ----
+     * Like profiler_fn, with the run's CUPTI collector (CUDA runs with per-node timing, when
+     * CUPTI is free): between the call with it and the call with NULL a live view may
+     * zn_cupti_flush(c, false) and zn_cupti_collect(c, &p, false) from another thread. */
+    void (*gpu_fn)(void *user, struct zn_cupti *c);
+    void *gpu_user;
 } zn_runner_opts;
 
 /* Stages, for progress messages: "loading", "compiling", "preparing", "running", "checking". */

@@ -400,8 +400,17 @@ typedef struct hbar {
     double share;
 } hbar;
 
+static zn_status hbars_x(const zn_record *rec, const char *title, const char *what, const char *share,
+                         const hbar *bars, int n, const char *path, zn_chart_axes *axes);
+
 static zn_status hbars(const zn_record *rec, const char *title, const hbar *bars, int n, const char *path,
                        zn_chart_axes *axes) {
+    return hbars_x(rec, title, "time per inference run", "share of the time in nodes", bars, n, path, axes);
+}
+
+/* The x axis label reads "<what> (<unit>), <share>". */
+static zn_status hbars_x(const zn_record *rec, const char *title, const char *what, const char *share,
+                         const hbar *bars, int n, const char *path, zn_chart_axes *axes) {
     zn_chart_axes a;
     default_area(&a);
     /* room for the labels on the left */
@@ -425,7 +434,7 @@ static zn_status hbars(const zn_record *rec, const char *title, const hbar *bars
     zn_status st = frame(&c, title, sub);
     if (st != ZN_OK) return st;
     unit xu = ns_unit(a.xmax);
-    snprintf(xl, sizeof xl, "time per inference run (%s), share of the time in nodes", xu.name);
+    snprintf(xl, sizeof xl, "%s (%s), %s", what, xu.name, share);
     axes_draw(&c, &a, xstep, xu, xl, 0, plain_unit(), NULL);
     int slot = (a.y1 - a.y0) / (n > 0 ? n : 1), th = zn_text_height(TS);
     for (int i = 0; i < n; i++) {
@@ -487,6 +496,67 @@ zn_status zn_chart_node_bars(const zn_record *rec, const char *path, zn_chart_ax
 /* ---- server: offered vs achieved QPS ---------------------------------------------------------- */
 
 #define MAX_WINDOWS 200
+
+/* Node paths share their start ("/encoder/layer.0/..."): keep the end, "..ffn/up". */
+static const char *fit_tail(const char *s, int max_px, char *buf, size_t cap) {
+    if (zn_text_width(s, TS) <= max_px) return zn_text_fit(s, max_px, TS, buf, cap);
+    size_t n = strlen(s), k = 0;
+    while (k < n) {
+        snprintf(buf, cap, "..%s", s + k);
+        if (zn_text_width(buf, TS) <= max_px) return buf;
+        k++;
+        while (k < n && ((unsigned char)s[k] & 0xC0) == 0x80) k++; /* whole UTF-8 characters */
+    }
+    snprintf(buf, cap, "..");
+    return buf;
+}
+
+/* "zn::cuda::ln<ns::T>" -> "ln<ns::T>": the namespaces before the name take room the bar
+ * labels do not have (the report's kernel table keeps them). */
+static const char *without_namespace(const char *s) {
+    const char *name = s;
+    for (const char *p = s; *p && *p != '<'; p++)
+        if (p[0] == ':' && p[1] == ':') name = p + 2;
+    return name;
+}
+
+zn_status zn_chart_gpu_node_bars(const zn_record *rec, const char *path, zn_chart_axes *axes) {
+    const zn_gpu_profile *p = &rec->gpu_profile;
+    int have = 0;
+    for (int i = 0; rec->has_gpu_profile && i < p->n_nodes; i++) have += p->nodes[i].total_ns > 0;
+    if (!have) return no_data("per-node GPU profile");
+    hbar bars[MAX_BARS];
+    int n = have < MAX_BARS ? have : MAX_BARS;
+    for (int i = 0; i < n; i++) {
+        const zn_gpu_node *o = &p->nodes[i];
+        char name[64];
+        snprintf(bars[i].label, sizeof bars[i].label, "%s [%s]", fit_tail(o->name, 280, name, sizeof name), o->op);
+        bars[i].value = o->per_run_ns;
+        bars[i].share = o->share;
+    }
+    char title[160];
+    snprintf(title, sizeof title, "Top %d nodes by GPU time (of %d with GPU work)", n, have);
+    return hbars_x(rec, title, "GPU time per inference run", "share of the GPU time in nodes", bars, n, path, axes);
+}
+
+zn_status zn_chart_gpu_kernel_bars(const zn_record *rec, const char *path, zn_chart_axes *axes) {
+    const zn_gpu_profile *p = &rec->gpu_profile;
+    if (!rec->has_gpu_profile || p->n_kernels == 0) return no_data("GPU kernel profile");
+    hbar bars[MAX_BARS];
+    int n = p->n_kernels < MAX_BARS ? p->n_kernels : MAX_BARS;
+    double runs = p->runs > 0 ? (double)p->runs : 1;
+    for (int i = 0; i < n; i++) {
+        const zn_gpu_kernel *k = &p->kernels[i];
+        char name[64], node[64];
+        snprintf(bars[i].label, sizeof bars[i].label, "%s (%s)", zn_text_fit(without_namespace(k->name), 190, TS, name, sizeof name),
+                 k->node[0] ? fit_tail(k->node, 166, node, sizeof node) : "?");
+        bars[i].value = (double)k->total_ns / runs;
+        bars[i].share = k->share;
+    }
+    char title[160];
+    snprintf(title, sizeof title, "Top %d kernels by GPU time (of %d launch sites)", n, p->n_kernels + p->other_kernels);
+    return hbars_x(rec, title, "GPU time per inference run", "share of all kernel time", bars, n, path, axes);
+}
 
 zn_status zn_chart_server_qps(const zn_record *rec, const char *path, zn_chart_axes *axes) {
     const zn_record_results *r = &rec->results;

@@ -4,6 +4,8 @@
  *   zn_chart_latency_time   every measured query's latency against its issue time
  *   zn_chart_op_bars        time per run by op kind (bars, with shares)
  *   zn_chart_node_bars      the top nodes by time per run (bars)
+ *   zn_chart_gpu_node_bars  CUDA runs: the top nodes by GPU time per run (CUPTI)
+ *   zn_chart_gpu_kernel_bars  CUDA runs: the top kernels (launch sites) by GPU time per run
  *   zn_chart_server_qps     server runs: offered (scheduled) vs achieved (completed) QPS over time
  *   zn_chart_peak           find-peak: latency at the bound percentile against offered QPS
  *   zn_chart_sweep          a parameter sweep: throughput and latency per configuration
@@ -55,6 +57,8 @@ zn_status zn_chart_latency_hist(const zn_record *rec, const char *path, zn_chart
 zn_status zn_chart_latency_time(const zn_record *rec, const char *path, zn_chart_axes *axes);
 zn_status zn_chart_op_bars(const zn_record *rec, const char *path, zn_chart_axes *axes);
 zn_status zn_chart_node_bars(const zn_record *rec, const char *path, zn_chart_axes *axes);
+zn_status zn_chart_gpu_node_bars(const zn_record *rec, const char *path, zn_chart_axes *axes);
+zn_status zn_chart_gpu_kernel_bars(const zn_record *rec, const char *path, zn_chart_axes *axes);
 zn_status zn_chart_server_qps(const zn_record *rec, const char *path, zn_chart_axes *axes);
 /* rec (may be NULL) only names the model in the title. */
 zn_status zn_chart_peak(const zn_peak_result *pk, const zn_record *rec, const char *path, zn_chart_axes *axes);
@@ -69,8 +73,8 @@ zn_status zn_chart_compare(const zn_record *const *recs, int n, const char *cons
 /* The markdown report with its charts (markdown.c): writes <stem>-<chart>.png next to md_path
  * (stem = the file name without ".md") and md_path itself, linking each chart by its relative
  * name under the table it illustrates: latency-hist and latency-time under Results, server-qps
- * there too for server runs, ops and nodes under "Where the time goes". Charts without data are
- * left out. */
+ * there too for server runs, ops and nodes under "Where the time goes", gpu-nodes and
+ * gpu-kernels under "GPU". Charts without data are left out. */
 zn_status zn_record_write_report(const zn_record *rec, const char *md_path);
 
 /* Chart file names for a report at md_path: "<dir>/<stem>-<name>.png" into path, and the name

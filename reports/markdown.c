@@ -1,7 +1,8 @@
 /* markdown.c — a run record as the markdown report a user pastes into a pull request:
  * headline verdict, methodology, system, model, compile summary, settings, results, verdict
- * with each rule and the recommendations, where the time goes (top nodes and ops), accuracy,
- * and the command that reproduces the run.
+ * with each rule and the recommendations, where the time goes (top nodes and ops), the GPU
+ * (device, clocks during the run, the H2D / compute / D2H split, top nodes and kernels by GPU
+ * time) for CUDA runs, accuracy, and the command that reproduces the run.
  *
  * Times are shown with units and, in the results table, also as exact nanoseconds, so numbers
  * can be checked against the JSON. zn_record_write_report (charts.h) also draws the charts
@@ -18,7 +19,7 @@
 
 /* Relative file names of the charts drawn for this report ("" = not drawn). */
 typedef struct chart_links {
-    char hist[512], time[512], qps[512], ops[512], nodes[512], peak[512];
+    char hist[512], time[512], qps[512], ops[512], nodes[512], peak[512], gpu_nodes[512], gpu_kernels[512];
 } chart_links;
 
 /* Rotating buffers for formatted values inside one zn_sb_printf() call. */
@@ -127,6 +128,10 @@ static void section_methodology(zn_sb *b, const zn_record *rec) {
     if (rec->has_profile)
         zn_sb_printf(b, " Per-node times come from the runtime's observer (two clock reads per node) over %lld runs.",
             (long long)rec->profile.runs);
+    if (rec->has_gpu_profile)
+        zn_sb_printf(b, " GPU times come from CUPTI's activity records (each kernel's, copy's and memset's start and "
+               "end on the device), tied to the node and run that launched them by external correlation ids "
+               "(CUDA graph replays by the graph node each step captured).");
     zn_sb_printf(b, "\n\n");
 }
 
@@ -326,6 +331,133 @@ static void section_profile(zn_sb *b, const zn_record *rec, int top_n, const cha
     if (ch) image(b, "Time per run by op kind", ch->ops);
 }
 
+/* ---- GPU: the device, its clocks during the run, and where the GPU time goes ------------------ */
+
+static const char *fmt_mhz_range(int lo, int hi) {
+    char *b = fbuf();
+    if (lo <= 0 && hi <= 0) snprintf(b, 64, "n/a");
+    else if (lo == hi) snprintf(b, 64, "%d MHz", hi);
+    else snprintf(b, 64, "%d–%d MHz", lo, hi);
+    return b;
+}
+
+static void stat_row(zn_sb *b, const char *name, const zn_gpu_stat *x) {
+    zn_sb_printf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", name, fmt_ns(x->mean), fmt_ns((double)x->min),
+        fmt_ns((double)x->p50), fmt_ns((double)x->p90), fmt_ns((double)x->p99), fmt_ns((double)x->max));
+}
+
+static void section_gpu_device(zn_sb *b, const zn_record *rec) {
+    const zn_gpu_facts *g = &rec->gpu;
+    zn_sb_printf(b, "| | |\n|---|---|\n");
+    zn_sb_printf(b, "| Device | %s (sm_%d%d, %d SMs, %s, L2 %s, %d-bit bus) |\n", cell(g->name), g->cc_major, g->cc_minor,
+        g->sm_count, fmt_bytes((double)g->total_bytes), fmt_bytes((double)g->l2_bytes), g->mem_bus_bits);
+    if (g->pci_bus_id[0]) zn_sb_printf(b, "| PCI bus | %s (CUDA device %d) |\n", cell(g->pci_bus_id), g->ordinal);
+    zn_sb_printf(b, "| Peak clocks | SM %d MHz, memory %d MHz", g->sm_clock_mhz, g->mem_clock_mhz);
+    if (g->sm_clock_max_mhz) zn_sb_printf(b, " (NVML max: SM %d MHz, memory %d MHz)", g->sm_clock_max_mhz, g->mem_clock_max_mhz);
+    zn_sb_printf(b, " |\n| CUDA | driver API %s, runtime %s%s%s |\n", cell(g->driver_version), cell(g->runtime_version),
+        g->nvml_driver[0] ? ", NVIDIA driver " : "", g->nvml_driver[0] ? cell(g->nvml_driver) : "");
+    if (g->nvml && g->samples > 0) {
+        zn_sb_printf(b, "| Clocks during the run | SM %s (mean %.0f MHz, busy samples), memory %s; %lld samples at %g Hz |\n",
+            fmt_mhz_range(g->sm_mhz_min, g->sm_mhz_max), g->sm_mhz_mean, fmt_mhz_range(g->mem_mhz_min, g->mem_mhz_max),
+            (long long)g->samples, g->sample_hz);
+        zn_sb_printf(b, "| Temperature / power | %d–%d °C; %.0f W mean, %.0f W max", g->temp_c_min, g->temp_c_max,
+            g->power_w_mean, g->power_w_max);
+        if (g->power_limit_w > 0) zn_sb_printf(b, " of a %d W limit", g->power_limit_w);
+        zn_sb_printf(b, " |\n| Clock event reasons | %s |\n", g->reasons ? cell(g->reasons_text) : "none (other than idle)");
+    } else {
+        zn_sb_printf(b, "| Clocks during the run | not sampled: %s |\n", g->nvml_note[0] ? cell(g->nvml_note) : "NVML not available");
+    }
+    zn_sb_printf(b, "| Kernel trace | %s |\n\n", g->cupti[0] ? cell(g->cupti) : "not collected");
+    if (g->unstable && g->warning[0]) zn_sb_printf(b, "> **Warning:** %s.\n\n", g->warning);
+}
+
+static void section_gpu(zn_sb *b, const zn_record *rec, int top_n, const chart_links *ch) {
+    if (!rec->has_gpu && !rec->has_gpu_profile) return;
+    zn_sb_printf(b, "## GPU\n\n");
+    if (rec->has_gpu) section_gpu_device(b, rec);
+    if (!rec->has_gpu_profile) {
+        zn_sb_printf(b, "No GPU kernel trace in this run%s%s.\n\n", rec->gpu.cupti[0] ? ": " : "",
+            rec->gpu.cupti[0] ? rec->gpu.cupti : "");
+        return;
+    }
+    const zn_gpu_profile *p = &rec->gpu_profile;
+    double runs = p->runs > 0 ? (double)p->runs : 1;
+    zn_sb_printf(b, "### GPU time per run\n\n%lld runs traced: %lld kernels, %lld copies and %lld memsets "
+           "(%lld from CUDA graph replays). The split below is trtexec's: host-to-device copies, GPU compute "
+           "from the first to the last device activity of the run, device-to-host copies.\n\n",
+        (long long)p->runs, (long long)p->kernel_count, (long long)p->memcpy_count, (long long)p->memset_count,
+        (long long)p->graph_records);
+    zn_sb_printf(b, "| Per run | Mean | Min | p50 | p90 | p99 | Max |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    stat_row(b, "H2D latency", &p->h2d);
+    stat_row(b, "GPU compute", &p->compute);
+    stat_row(b, "D2H latency", &p->d2h);
+    stat_row(b, "GPU busy (inside compute)", &p->busy);
+    double per_run_nodes = (double)p->node_total_ns / runs;
+    zn_sb_printf(b, "\nNodes take %s of GPU time per run", fmt_ns(per_run_nodes));
+    if (p->compute.mean > 0)
+        zn_sb_printf(b, ", %.1f%% of the compute time (the rest is gaps between kernels, launch latency and "
+               "activity outside nodes)", 100.0 * per_run_nodes / p->compute.mean);
+    zn_sb_printf(b, ". %s copied to the device and %s back per run.\n\n", fmt_bytes((double)p->h2d_bytes / runs),
+        fmt_bytes((double)p->d2h_bytes / runs));
+    int64_t all = p->attributed + p->run_level + p->unattributed;
+    zn_sb_printf(b, "Attribution: %lld of %lld device activities to a node, %lld to a run outside any node "
+           "(input and output copies), %lld to nothing",
+        (long long)p->attributed, (long long)all, (long long)p->run_level, (long long)p->unattributed);
+    if (p->stale) zn_sb_printf(b, "; %lld from the warm-up dropped", (long long)p->stale);
+    if (p->late) zn_sb_printf(b, "; %lld arrived too late for the per-run split", (long long)p->late);
+    zn_sb_printf(b, "; CUPTI dropped %lld records.\n\n", (long long)p->dropped);
+    if (p->dropped > 0 || p->unattributed > 0)
+        zn_sb_printf(b, "> **Warning:** %s%s%s: per-node GPU times are incomplete.\n\n",
+            p->dropped ? "CUPTI dropped records (its buffers filled faster than they were read)" : "",
+            p->dropped && p->unattributed ? "; " : "",
+            p->unattributed ? "some device activity could not be tied to a node" : "");
+
+    int n = 0;
+    for (int i = 0; i < p->n_nodes; i++) n += p->nodes[i].total_ns > 0;
+    if (n > top_n) n = top_n;
+    if (n > 0) {
+        zn_sb_printf(b, "Top %d nodes by GPU time:\n\n| # | Node | Op | Kernel | Activities / run | GPU / run | Share |%s\n"
+               "|---:|---|---|---|---:|---:|---:|%s\n",
+            n, rec->has_profile ? " Host / run |" : "", rec->has_profile ? "---:|" : "");
+        for (int i = 0; i < n; i++) {
+            const zn_gpu_node *x = &p->nodes[i];
+            zn_sb_printf(b, "| %d | `%s` | %s | %s | %.1f | %s | %.1f%% |", i + 1, cell(x->name), cell(x->op), cell(x->kernel),
+                (double)x->count / runs, fmt_ns(x->per_run_ns), 100 * x->share);
+            if (rec->has_profile) {
+                const zn_profile_node *h = NULL;
+                for (int k = 0; k < rec->profile.n_nodes && !h; k++)
+                    if (!strcmp(rec->profile.nodes[k].name, x->name)) h = &rec->profile.nodes[k];
+                zn_sb_printf(b, " %s |", h ? fmt_ns(h->mean_ns) : "");
+            }
+            zn_sb_printf(b, "\n");
+        }
+        zn_sb_printf(b, "\n");
+        if (rec->has_profile)
+            zn_sb_printf(b, "Host / run is the time the host spent in the node's step: launching, for GPU kernels.\n\n");
+        if (ch) image(b, "Top nodes by GPU time per run", ch->gpu_nodes);
+    }
+    n = p->n_kernels < top_n ? p->n_kernels : top_n;
+    if (n > 0) {
+        zn_sb_printf(b, "Top %d kernels by GPU time (one row per kernel, node and launch configuration):\n\n"
+               "| # | Kernel | Node | Grid | Block | Regs | Shared mem | Calls | Mean | Total | Share |\n"
+               "|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|\n", n);
+        for (int i = 0; i < n; i++) {
+            const zn_gpu_kernel *k = &p->kernels[i];
+            zn_sb_printf(b, "| %d | `%s` | %s | %d×%d×%d | %d×%d×%d | %d | %s | %lld | %s | %s | %.1f%% |\n", i + 1,
+                cell(k->name), k->node[0] ? cell(k->node) : "?", k->grid[0], k->grid[1], k->grid[2], k->block[0],
+                k->block[1], k->block[2], k->regs, fmt_bytes((double)k->smem_static + k->smem_dynamic),
+                (long long)k->count, fmt_ns(k->mean_ns), fmt_ns((double)k->total_ns), 100 * k->share);
+        }
+        if (p->n_kernels > n || p->other_kernels > 0) {
+            double rest = (double)p->other_kernel_ns;
+            for (int i = n; i < p->n_kernels; i++) rest += (double)p->kernels[i].total_ns;
+            zn_sb_printf(b, "\n%d more launch sites take %s.\n", p->n_kernels - n + p->other_kernels, fmt_ns(rest));
+        }
+        zn_sb_printf(b, "\n");
+        if (ch) image(b, "Top kernels by GPU time per run", ch->gpu_kernels);
+    }
+}
+
 static void section_accuracy(zn_sb *b, const zn_record *rec) {
     zn_sb_printf(b, "## Accuracy\n\n");
     const zn_record_accuracy *a = &rec->accuracy;
@@ -379,7 +511,8 @@ static char *render(const zn_record *rec, int top_n, const chart_links *ch) {
         rec->settings.scenario[0] ? rec->settings.scenario : "?", verdict);
     if (r->present)
         zn_sb_printf(&b, "> **%s**: %s %s on %s (%s, %s, %d thread%s).", verdict, r->metric_name[0] ? r->metric_name : "metric",
-            metric_text(r), rec->system.cpu_model[0] ? rec->system.cpu_model : "?", rec->compile.backend,
+            metric_text(r), rec->has_gpu && rec->gpu.name[0] ? rec->gpu.name
+                            : rec->system.cpu_model[0] ? rec->system.cpu_model : "?", rec->compile.backend,
             rec->compile.precision, rec->compile.threads, rec->compile.threads == 1 ? "" : "s");
     else
         zn_sb_printf(&b, "> **%s**: no results.", verdict);
@@ -395,6 +528,7 @@ static char *render(const zn_record *rec, int top_n, const chart_links *ch) {
     section_peak(&b, rec, ch);
     section_verdict(&b, rec);
     section_profile(&b, rec, top_n, ch);
+    section_gpu(&b, rec, top_n, ch);
     section_accuracy(&b, rec);
     zn_sb_printf(&b, "## Reproduce\n\n```\n%s\n```\n", rec->command_line[0] ? rec->command_line : "zenith-bench run ...");
     if (b.oom) {
@@ -437,7 +571,9 @@ zn_status zn_record_write_report(const zn_record *rec, const char *md_path) {
         (st = chart(rec, md_path, "latency-time", zn_chart_latency_time, ch.time, sizeof ch.time)) != ZN_OK ||
         (st = chart(rec, md_path, "server-qps", zn_chart_server_qps, ch.qps, sizeof ch.qps)) != ZN_OK ||
         (st = chart(rec, md_path, "ops", zn_chart_op_bars, ch.ops, sizeof ch.ops)) != ZN_OK ||
-        (st = chart(rec, md_path, "nodes", zn_chart_node_bars, ch.nodes, sizeof ch.nodes)) != ZN_OK) {
+        (st = chart(rec, md_path, "nodes", zn_chart_node_bars, ch.nodes, sizeof ch.nodes)) != ZN_OK ||
+        (st = chart(rec, md_path, "gpu-nodes", zn_chart_gpu_node_bars, ch.gpu_nodes, sizeof ch.gpu_nodes)) != ZN_OK ||
+        (st = chart(rec, md_path, "gpu-kernels", zn_chart_gpu_kernel_bars, ch.gpu_kernels, sizeof ch.gpu_kernels)) != ZN_OK) {
         zn_error_prefix("report");
         return st;
     }

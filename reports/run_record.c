@@ -6,6 +6,9 @@
  * integers are JSON numbers while they fit a double exactly (|v| <= 2^53) and decimal strings
  * beyond (seeds); the reader takes either. Non-finite doubles are written as null.
  *
+ * CUDA runs add a "gpu" object (device facts, NVML samples, the CUPTI trace) to schema 1:
+ * optional, so older records read as before and older readers skip it.
+ *
  * What it is not: a renderer (markdown.c, mlperf_log.c) or a comparison. */
 #include <errno.h>
 #include <math.h>
@@ -133,6 +136,47 @@ static const field peak_point_fields[] = {
     F(zn_peak_point, qps), F(zn_peak_point, achieved_qps), F(zn_peak_point, latency_ns),
     F(zn_peak_point, bound_ns), F(zn_peak_point, percentile), F(zn_peak_point, valid),
     F(zn_peak_point, reason),
+};
+
+static const field gpu_facts_fields[] = {
+    F(zn_gpu_facts, ordinal), F(zn_gpu_facts, name), F(zn_gpu_facts, pci_bus_id), F(zn_gpu_facts, cc_major),
+    F(zn_gpu_facts, cc_minor), F(zn_gpu_facts, sm_count), F(zn_gpu_facts, total_bytes), F(zn_gpu_facts, l2_bytes),
+    F(zn_gpu_facts, mem_bus_bits), F(zn_gpu_facts, sm_clock_mhz), F(zn_gpu_facts, mem_clock_mhz),
+    F(zn_gpu_facts, driver_version), F(zn_gpu_facts, runtime_version), F(zn_gpu_facts, cupti), F(zn_gpu_facts, nvml),
+    F(zn_gpu_facts, nvml_note), F(zn_gpu_facts, nvml_driver), F(zn_gpu_facts, sm_clock_max_mhz),
+    F(zn_gpu_facts, mem_clock_max_mhz), F(zn_gpu_facts, power_limit_w), F(zn_gpu_facts, samples),
+    F(zn_gpu_facts, sample_hz), F(zn_gpu_facts, sm_mhz_min), F(zn_gpu_facts, sm_mhz_max), F(zn_gpu_facts, sm_mhz_mean),
+    F(zn_gpu_facts, mem_mhz_min), F(zn_gpu_facts, mem_mhz_max), F(zn_gpu_facts, temp_c_min), F(zn_gpu_facts, temp_c_max),
+    F(zn_gpu_facts, power_w_mean), F(zn_gpu_facts, power_w_max), F(zn_gpu_facts, reasons),
+    F(zn_gpu_facts, reasons_text), F(zn_gpu_facts, unstable), F(zn_gpu_facts, warning),
+};
+
+static const field gpu_prof_fields[] = {
+    F(zn_gpu_profile, runs), F(zn_gpu_profile, window_ns), F(zn_gpu_profile, kernel_count),
+    F(zn_gpu_profile, memcpy_count), F(zn_gpu_profile, memset_count), F(zn_gpu_profile, kernel_ns),
+    F(zn_gpu_profile, memcpy_ns), F(zn_gpu_profile, memset_ns), F(zn_gpu_profile, h2d_bytes),
+    F(zn_gpu_profile, d2h_bytes), F(zn_gpu_profile, h2d_ns), F(zn_gpu_profile, d2h_ns),
+    F(zn_gpu_profile, graph_records), F(zn_gpu_profile, attributed), F(zn_gpu_profile, run_level),
+    F(zn_gpu_profile, unattributed), F(zn_gpu_profile, stale), F(zn_gpu_profile, late), F(zn_gpu_profile, dropped),
+    F(zn_gpu_profile, api_records), F(zn_gpu_profile, node_total_ns), F(zn_gpu_profile, kernel_total_ns),
+    F(zn_gpu_profile, other_kernels), F(zn_gpu_profile, other_kernel_ns),
+};
+
+static const field gpu_stat_fields[] = {
+    F(zn_gpu_stat, count), F(zn_gpu_stat, min), F(zn_gpu_stat, max), F(zn_gpu_stat, mean),
+    F(zn_gpu_stat, p50), F(zn_gpu_stat, p90), F(zn_gpu_stat, p99),
+};
+
+static const field gpu_node_fields[] = {
+    F(zn_gpu_node, name), F(zn_gpu_node, op), F(zn_gpu_node, kernel), F(zn_gpu_node, count),
+    F(zn_gpu_node, total_ns), F(zn_gpu_node, per_run_ns), F(zn_gpu_node, share),
+};
+
+/* grid, block and cluster are [x, y, z] arrays, written and read by hand */
+static const field gpu_kernel_fields[] = {
+    F(zn_gpu_kernel, name), F(zn_gpu_kernel, node), F(zn_gpu_kernel, regs), F(zn_gpu_kernel, smem_static),
+    F(zn_gpu_kernel, smem_dynamic), F(zn_gpu_kernel, count), F(zn_gpu_kernel, total_ns), F(zn_gpu_kernel, min_ns),
+    F(zn_gpu_kernel, max_ns), F(zn_gpu_kernel, mean_ns), F(zn_gpu_kernel, share),
 };
 
 #define SAFE_INT 9007199254740992.0 /* 2^53 */
@@ -263,6 +307,7 @@ void zn_record_free(zn_record *rec) {
     hist_free(&rec->results.issue_lag);
     zn_free(rec->results.queries);
     zn_profile_free(&rec->profile);
+    zn_gpu_profile_free(&rec->gpu_profile);
     memset(rec, 0, sizeof *rec);
 }
 
@@ -518,6 +563,18 @@ zn_status zn_record_fill_profile(zn_record *rec, const zn_profile *pr) {
     return st;
 }
 
+zn_status zn_record_fill_gpu(zn_record *rec, const zn_gpu_facts *facts, const zn_gpu_profile *prof) {
+    rec->has_gpu = facts != NULL;
+    if (facts) rec->gpu = *facts;
+    else memset(&rec->gpu, 0, sizeof rec->gpu);
+    zn_gpu_profile_free(&rec->gpu_profile);
+    rec->has_gpu_profile = false;
+    if (!prof) return ZN_OK;
+    zn_status st = zn_gpu_profile_copy(&rec->gpu_profile, prof);
+    if (st == ZN_OK) rec->has_gpu_profile = true;
+    return st;
+}
+
 zn_status zn_record_add_accuracy(zn_record *rec, const char *output, const zn_accuracy *acc) {
     zn_record_accuracy *a = &rec->accuracy;
     if (a->n_outputs >= ZN_RECORD_MAX_ACCURACY)
@@ -585,6 +642,40 @@ static cJSON *hist_json(const zn_record_hist *h) {
         cJSON_AddItemToArray(b, cJSON_CreateRaw(row));
     }
     return o;
+}
+
+static void put_int3(cJSON *o, const char *k, const int *v) {
+    cJSON *a = cJSON_AddArrayToObject(o, k);
+    for (int i = 0; i < 3; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+}
+
+/* "gpu": {"device": {facts}, "trace": {profile}}; either may be absent. */
+static void gpu_json(cJSON *g, const zn_record *rec) {
+    if (rec->has_gpu) put_fields(cJSON_AddObjectToObject(g, "device"), &rec->gpu, gpu_facts_fields, N(gpu_facts_fields));
+    if (!rec->has_gpu_profile) return;
+    const zn_gpu_profile *p = &rec->gpu_profile;
+    cJSON *t = cJSON_AddObjectToObject(g, "trace");
+    put_fields(t, p, gpu_prof_fields, N(gpu_prof_fields));
+    put_fields(cJSON_AddObjectToObject(t, "h2d"), &p->h2d, gpu_stat_fields, N(gpu_stat_fields));
+    put_fields(cJSON_AddObjectToObject(t, "compute"), &p->compute, gpu_stat_fields, N(gpu_stat_fields));
+    put_fields(cJSON_AddObjectToObject(t, "d2h"), &p->d2h, gpu_stat_fields, N(gpu_stat_fields));
+    put_fields(cJSON_AddObjectToObject(t, "busy"), &p->busy, gpu_stat_fields, N(gpu_stat_fields));
+    cJSON *nodes = cJSON_AddArrayToObject(t, "nodes");
+    for (int i = 0; i < p->n_nodes; i++) {
+        cJSON *x = cJSON_CreateObject();
+        put_fields(x, &p->nodes[i], gpu_node_fields, N(gpu_node_fields));
+        cJSON_AddItemToArray(nodes, x);
+    }
+    cJSON *kernels = cJSON_AddArrayToObject(t, "kernels");
+    for (int i = 0; i < p->n_kernels; i++) {
+        const zn_gpu_kernel *k = &p->kernels[i];
+        cJSON *x = cJSON_CreateObject();
+        put_fields(x, k, gpu_kernel_fields, N(gpu_kernel_fields));
+        put_int3(x, "grid", k->grid);
+        put_int3(x, "block", k->block);
+        put_int3(x, "cluster", k->cluster);
+        cJSON_AddItemToArray(kernels, x);
+    }
 }
 
 static cJSON *record_json(const zn_record *rec) {
@@ -705,6 +796,7 @@ static cJSON *record_json(const zn_record *rec) {
             cJSON_AddItemToArray(pts, x);
         }
     }
+    if (rec->has_gpu || rec->has_gpu_profile) gpu_json(cJSON_AddObjectToObject(root, "gpu"), rec);
     return root;
 }
 
@@ -880,6 +972,49 @@ static zn_status profile_read(const cJSON *j, zn_profile *pr) {
     return ZN_OK;
 }
 
+static void get_int3(const cJSON *o, const char *k, int *v) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, k);
+    for (int i = 0; i < 3; i++) v[i] = cJSON_IsArray(a) ? (int)json_i64(cJSON_GetArrayItem(a, i)) : 0;
+}
+
+static zn_status gpu_read(const cJSON *g, zn_record *rec) {
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(g, "device");
+    if (cJSON_IsObject(d)) {
+        rec->has_gpu = true;
+        get_fields(d, &rec->gpu, gpu_facts_fields, N(gpu_facts_fields));
+    }
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(g, "trace");
+    if (!cJSON_IsObject(t)) return ZN_OK;
+    zn_gpu_profile *p = &rec->gpu_profile;
+    rec->has_gpu_profile = true;
+    get_fields(t, p, gpu_prof_fields, N(gpu_prof_fields));
+    get_fields(cJSON_GetObjectItemCaseSensitive(t, "h2d"), &p->h2d, gpu_stat_fields, N(gpu_stat_fields));
+    get_fields(cJSON_GetObjectItemCaseSensitive(t, "compute"), &p->compute, gpu_stat_fields, N(gpu_stat_fields));
+    get_fields(cJSON_GetObjectItemCaseSensitive(t, "d2h"), &p->d2h, gpu_stat_fields, N(gpu_stat_fields));
+    get_fields(cJSON_GetObjectItemCaseSensitive(t, "busy"), &p->busy, gpu_stat_fields, N(gpu_stat_fields));
+    const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(t, "nodes");
+    const cJSON *kernels = cJSON_GetObjectItemCaseSensitive(t, "kernels");
+    int nn = cJSON_GetArraySize(nodes), nk = cJSON_GetArraySize(kernels);
+    if (nn > 0 && !(p->nodes = zn_calloc((size_t)nn, sizeof *p->nodes)))
+        return zn_error_set(ZN_ERR_OUT_OF_MEMORY, "no memory for %d GPU profile nodes", nn);
+    if (nk > 0 && !(p->kernels = zn_calloc((size_t)nk, sizeof *p->kernels)))
+        return zn_error_set(ZN_ERR_OUT_OF_MEMORY, "no memory for %d GPU kernels", nk);
+    const cJSON *x;
+    cJSON_ArrayForEach(x, nodes) {
+        if (p->n_nodes >= nn) break;
+        get_fields(x, &p->nodes[p->n_nodes++], gpu_node_fields, N(gpu_node_fields));
+    }
+    cJSON_ArrayForEach(x, kernels) {
+        if (p->n_kernels >= nk) break;
+        zn_gpu_kernel *k = &p->kernels[p->n_kernels++];
+        get_fields(x, k, gpu_kernel_fields, N(gpu_kernel_fields));
+        get_int3(x, "grid", k->grid);
+        get_int3(x, "block", k->block);
+        get_int3(x, "cluster", k->cluster);
+    }
+    return ZN_OK;
+}
+
 /* Line and column of a byte offset, for parse errors. */
 static void line_col(const char *s, size_t off, int *line, int *col) {
     *line = 1;
@@ -987,6 +1122,8 @@ static zn_status from_json(const char *json, zn_record *rec, const char *where) 
             get_fields(x, &rec->peak.points[rec->peak.n_points++], peak_point_fields, N(peak_point_fields));
         }
     }
+    const cJSON *gpu = cJSON_GetObjectItemCaseSensitive(root, "gpu");
+    if (cJSON_IsObject(gpu) && (st = gpu_read(gpu, rec)) != ZN_OK) goto bad;
     goto done;
 bad:
     zn_error_prefix("reading %s", where);

@@ -7,6 +7,7 @@
  *   zn_record_fill_from_plan  model and compile summary
  *   zn_record_fill_results  settings, results, histograms, rules, the per-query records
  *   zn_record_fill_profile  per-node / per-op timing
+ *   zn_record_fill_gpu      GPU facts (device, NVML samples) and the CUPTI kernel profile
  *   zn_record_add_accuracy  one output's comparison against its reference
  *   zn_record_mark_interrupted / _failed   status + reason; the verdict becomes INVALID
  *   zn_record_write_json / read_json / to_json_string
@@ -21,6 +22,8 @@
 #include <stdint.h>
 
 #include "engine/zenith.h"
+#include "profiling/gpu_monitor.h"
+#include "profiling/gpu_trace.h"
 #include "profiling/profile.h"
 #include "suites/accuracy.h"
 #include "suites/histogram.h"
@@ -190,6 +193,11 @@ typedef struct zn_record {
     zn_record_accuracy accuracy;
     bool has_peak;            /* --test-mode find-peak: the search; results are the confirmation run */
     zn_peak_result peak;
+    /* CUDA runs: the "gpu" object, an optional addition to schema 1 (older records have none) */
+    bool has_gpu;             /* device facts and NVML samples */
+    zn_gpu_facts gpu;
+    bool has_gpu_profile;     /* per-node / per-kernel GPU time from CUPTI ("gpu"."trace") */
+    zn_gpu_profile gpu_profile;
 } zn_record;
 
 /* Zeroes the record and sets schema and tool version, creation time, a fresh run id and status
@@ -208,6 +216,8 @@ zn_status zn_record_fill_from_plan(zn_record *rec, const zn_plan *plan, const ch
  * status "interrupted" with its stop reason. */
 zn_status zn_record_fill_results(zn_record *rec, const zn_test_results *r);
 zn_status zn_record_fill_profile(zn_record *rec, const zn_profile *pr);
+/* GPU facts (NULL: none) and the CUPTI profile (NULL: none), copied. */
+zn_status zn_record_fill_gpu(zn_record *rec, const zn_gpu_facts *facts, const zn_gpu_profile *prof);
 /* Adds one output's comparison (up to ZN_RECORD_MAX_ACCURACY); keeps accuracy.pass the AND. */
 zn_status zn_record_add_accuracy(zn_record *rec, const char *output, const zn_accuracy *acc);
 /* status "interrupted" / "failed" with the reason; results (if any) become INVALID. */

@@ -1,6 +1,7 @@
 /* app.c — the workbench's event loop (tui.h): owns the state, the terminal session and the run
  * thread. Each tick (250 ms by default, + / - to change) it samples the run's live snapshot,
- * latency histogram and approximate per-node profile, whatever the keyboard does; keys and
+ * latency histogram and approximate per-node profile (and on CUDA flushes CUPTI for the GPU time
+ * per node), whatever the keyboard does; keys and
  * clicks become screen actions. The run goes through zn_runner_run on a background thread, like
  * the headless command; the UI never blocks it (it only takes the snapshot's lock briefly).
  *
@@ -46,6 +47,7 @@ typedef struct run_job {
     pthread_mutex_t mu;
     char stage[32], detail[256];
     zn_profiler *prof;
+    zn_cupti *cupti;          /* CUDA runs: the kernel trace, flushed each tick for the live view */
 } run_job;
 
 typedef struct app {
@@ -93,6 +95,13 @@ static void on_profiler(void *user, zn_profiler *p) {
     run_job *j = user;
     pthread_mutex_lock(&j->mu);
     j->prof = p;
+    pthread_mutex_unlock(&j->mu);
+}
+
+static void on_gpu(void *user, zn_cupti *c) {
+    run_job *j = user;
+    pthread_mutex_lock(&j->mu);
+    j->cupti = c;
     pthread_mutex_unlock(&j->mu);
 }
 
@@ -177,10 +186,13 @@ static void start_run(app *a) {
     o->argv = j->argv;
     o->profiler_fn = on_profiler;
     o->profiler_user = j;
+    o->gpu_fn = on_gpu;
+    o->gpu_user = j;
     pthread_mutex_lock(&j->mu);
     snprintf(j->stage, sizeof j->stage, "starting");
     j->detail[0] = 0;
     j->prof = NULL;
+    j->cupti = NULL;
     pthread_mutex_unlock(&j->mu);
 
     char title[768], thr[32];
@@ -270,7 +282,12 @@ static void tick(app *a) {
     snprintf(st->live.stage, sizeof st->live.stage, "%s", j->stage);
     snprintf(st->live.detail, sizeof st->live.detail, "%s", j->detail);
     if (want && j->prof && snap.state != ZN_RUN_IDLE) have_pr = zn_profiler_peek(j->prof, &pr) == ZN_OK;
+    /* CUDA: hand CUPTI's completed buffers to the parser, then read the GPU time per node */
+    zn_gpu_profile gp;
+    bool have_gp = want && j->cupti && snap.state != ZN_RUN_IDLE && zn_cupti_flush(j->cupti, false) == ZN_OK &&
+                   zn_cupti_collect(j->cupti, &gp, false) == ZN_OK;
     pthread_mutex_unlock(&j->mu);
+    if (have_gp) tui_live_gpu(&st->live, &gp);
     if (want) zn_live_read_hist(j->live, a->hist_tmp);
     tui_live_sample(&st->live, &snap, want ? a->hist_tmp : NULL, have_pr ? &pr : NULL);
     if (atomic_load(&j->done)) finish_run(a);
@@ -354,6 +371,7 @@ static tui_table *current_table(app *a) {
     tui_state *st = &a->st;
     if (st->screen == TUI_SCR_RESULTS && st->results.tab == TUI_RES_NODES) return &st->results.nodes;
     if (st->screen == TUI_SCR_RESULTS && st->results.tab == TUI_RES_OPS) return &st->results.ops;
+    if (st->screen == TUI_SCR_RESULTS && st->results.tab == TUI_RES_KERNELS) return &st->results.kernels;
     if (st->screen == TUI_SCR_HISTORY) return &st->history.table;
     if (st->screen == TUI_SCR_COMPARE) return &st->compare.table;
     return NULL;

@@ -30,6 +30,8 @@ void tui_live_free(tui_live_view *v) {
     v->hist = NULL;
     if (v->have_prof) zn_profile_free(&v->prof);
     v->have_prof = false;
+    if (v->have_gpu) zn_gpu_profile_free(&v->gpu);
+    v->have_gpu = false;
 }
 
 void tui_live_begin(tui_live_view *v, const char *title, const zn_test_settings *ts) {
@@ -37,6 +39,7 @@ void tui_live_begin(tui_live_view *v, const char *title, const zn_test_settings 
     bool paused = v->paused;
     int tick = v->tick_ms;
     if (v->have_prof) zn_profile_free(&v->prof);
+    if (v->have_gpu) zn_gpu_profile_free(&v->gpu);
     memset(v, 0, sizeof *v);
     v->hist = h;
     if (h) zn_hist_init(h);
@@ -45,6 +48,18 @@ void tui_live_begin(tui_live_view *v, const char *title, const zn_test_settings 
     snprintf(v->title, sizeof v->title, "%s", title);
     v->settings = *ts;
     snprintf(v->stage, sizeof v->stage, "starting");
+}
+
+void tui_live_gpu(tui_live_view *v, zn_gpu_profile *gp) {
+    if (!gp) return;
+    if (v->paused) {
+        zn_gpu_profile_free(gp);
+        return;
+    }
+    if (v->have_gpu) zn_gpu_profile_free(&v->gpu);
+    v->gpu = *gp;
+    memset(gp, 0, sizeof *gp);
+    v->have_gpu = true;
 }
 
 void tui_live_sample(tui_live_view *v, const zn_live_snapshot *snap, const zn_hist *h, zn_profile *prof) {
@@ -267,12 +282,15 @@ static void draw_nodes(tui_canvas *c, tui_rect r, const tui_live_view *v) {
         tui_put_str(c, in.y, in.x, TUI_R_DIM, in.w, v->have_prof ? "no node timings yet" : "per-node timing starts with the run");
         return;
     }
-    int op_w = in.w >= 60 ? 16 : 10, mean_w = 10, share_w = 6;
-    int name_w = in.w - share_w - op_w - mean_w - 3;
+    /* CUDA runs: the node's GPU time per run next to the host's mean */
+    bool gpu = v->have_gpu && v->gpu.runs > 0 && in.w >= 40;
+    int op_w = in.w >= 60 ? 16 : 10, mean_w = 10, share_w = 6, gpu_w = gpu ? 10 : 0;
+    int name_w = in.w - share_w - op_w - mean_w - gpu_w - 3;
     tui_put_str(c, in.y, in.x, TUI_R_HEADING, share_w, " share");
     tui_put_str(c, in.y, in.x + share_w + 1, TUI_R_HEADING, name_w, "node");
     tui_put_str(c, in.y, in.x + share_w + 2 + name_w, TUI_R_HEADING, op_w, "op");
     tui_put_right(c, in.y, in.x + in.w, TUI_R_HEADING, "mean");
+    if (gpu) tui_put_right(c, in.y, in.x + in.w - mean_w, TUI_R_HEADING, "gpu");
     for (int i = 0; i < v->prof.n_nodes && i < in.h - 1; i++) {
         const zn_profile_node *n = &v->prof.nodes[i];
         int y = in.y + 1 + i;
@@ -292,6 +310,8 @@ static void draw_nodes(tui_canvas *c, tui_rect r, const tui_live_view *v) {
         }
         tui_put_str(c, y, in.x + share_w + 2 + name_w, TUI_R_DIM, op_w, n->op);
         tui_put_right(c, y, in.x + in.w, TUI_R_NORMAL, tui_fmt_ns(n->count ? (double)n->total_ns / (double)n->count : 0, a, 32));
+        const zn_gpu_node *g = gpu ? zn_gpu_profile_node(&v->gpu, n->name) : NULL;
+        if (g && g->count) tui_put_right(c, y, in.x + in.w - mean_w, TUI_R_VALUE, tui_fmt_ns(g->per_run_ns, a, 32));
     }
 }
 

@@ -1,5 +1,7 @@
 /* results.c — the results screen: a finished (or loaded) run record's verdict, rules,
- * recommendations, percentiles, histogram, accuracy and per-node / per-op tables (screens.h). */
+ * recommendations, percentiles, histogram, accuracy and per-node / per-op tables (screens.h);
+ * for CUDA runs also the GPU (device, clocks, the H2D / compute / D2H split), a GPU column in
+ * the node table and a per-kernel table (launch sites from the CUPTI trace). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +10,27 @@
 
 static const tui_col NODE_COLS[] = {
     {"Node", 24, false, false}, {"Op", 14, false, false},  {"Count", 8, true, true}, {"Mean", 10, true, true},
-    {"Total", 10, true, true},  {"Share", 7, true, true},  {"Kernel", 0, false, false},
+    {"Total", 10, true, true},  {"Share", 7, true, true},  {"GPU/run", 9, true, true}, {"Kernel", 0, false, false},
 };
+enum { NODE_GPU_COL = 6, NODE_KERNEL_COL = 7 };
+static const tui_col KERNEL_COLS[] = {
+    {"Kernel", 30, false, false}, {"Node", 20, false, false}, {"Calls", 8, true, true}, {"Mean", 10, true, true},
+    {"Total", 10, true, true},    {"Share", 7, true, true},   {"Grid  Block  Regs  Smem", 0, false, false},
+};
+
+/* Node paths share their start: a cell keeps the end ("...layer.0/ffn/up"). */
+static const char *name_tail(const char *s, int w, char *buf, size_t cap) {
+    size_t n = strlen(s);
+    if ((int)n <= w || w < 4) return s;
+    snprintf(buf, cap, "...%s", s + n - (size_t)(w - 3));
+    return buf;
+}
+
+static const char *bytes_short(int64_t v, char *buf, size_t cap) {
+    if (v >= 1024 && v % 1024 == 0) snprintf(buf, cap, "%lldK", (long long)(v / 1024));
+    else snprintf(buf, cap, "%lld", (long long)v);
+    return buf;
+}
 static const tui_col OP_COLS[] = {
     {"Op", 22, false, false}, {"Nodes", 6, true, true}, {"Count", 9, true, true},
     {"Mean", 10, true, true}, {"Total", 10, true, true}, {"Share", 7, true, true},
@@ -17,8 +38,9 @@ static const tui_col OP_COLS[] = {
 
 void tui_results_init(tui_results_view *v) {
     memset(v, 0, sizeof *v);
-    tui_table_init(&v->nodes, 7, NODE_COLS);
+    tui_table_init(&v->nodes, 8, NODE_COLS);
     tui_table_init(&v->ops, 6, OP_COLS);
+    tui_table_init(&v->kernels, 7, KERNEL_COLS);
 }
 
 static void drop_record(tui_results_view *v) {
@@ -35,6 +57,7 @@ void tui_results_free(tui_results_view *v) {
     drop_record(v);
     tui_table_free(&v->nodes);
     tui_table_free(&v->ops);
+    tui_table_free(&v->kernels);
 }
 
 void tui_results_set(tui_results_view *v, zn_record *rec, const char *source) {
@@ -44,6 +67,7 @@ void tui_results_set(tui_results_view *v, zn_record *rec, const char *source) {
     v->scroll = 0;
     tui_table_clear(&v->nodes);
     tui_table_clear(&v->ops);
+    tui_table_clear(&v->kernels);
     if (!rec) return;
     if (rec->results.present && rec->results.latency.count) {
         v->hist = malloc(sizeof *v->hist);
@@ -64,7 +88,9 @@ void tui_results_set(tui_results_view *v, zn_record *rec, const char *source) {
             tui_table_set(&v->nodes, r, 3, n->mean_ns, "%s", tui_fmt_ns(n->mean_ns, a, 32));
             tui_table_set(&v->nodes, r, 4, (double)n->total_ns, "%s", tui_fmt_ns((double)n->total_ns, b, 32));
             tui_table_set(&v->nodes, r, 5, n->share, "%.1f%%", n->share * 100);
-            tui_table_set(&v->nodes, r, 6, 0, "%s", n->kernel);
+            const zn_gpu_node *g = rec->has_gpu_profile ? zn_gpu_profile_node(&rec->gpu_profile, n->name) : NULL;
+            if (g) tui_table_set(&v->nodes, r, NODE_GPU_COL, g->per_run_ns, "%s", tui_fmt_ns(g->per_run_ns, a, 32));
+            tui_table_set(&v->nodes, r, NODE_KERNEL_COL, 0, "%s", n->kernel);
         }
         for (int i = 0; i < rec->profile.n_ops; i++) {
             const zn_profile_op *o = &rec->profile.ops[i];
@@ -78,13 +104,54 @@ void tui_results_set(tui_results_view *v, zn_record *rec, const char *source) {
             tui_table_set(&v->ops, r, 5, o->share, "%.1f%%", o->share * 100);
         }
     }
+    if (rec->has_gpu_profile) {
+        char a[32], b[32];
+        const zn_gpu_profile *gp = &rec->gpu_profile;
+        /* no host profile (only the GPU's): the node rows come from the GPU profile */
+        for (int i = 0; !rec->has_profile && i < gp->n_nodes; i++) {
+            const zn_gpu_node *n = &gp->nodes[i];
+            int r = tui_table_add(&v->nodes);
+            if (r < 0) break;
+            tui_table_set(&v->nodes, r, 0, 0, "%s", n->name);
+            tui_table_set(&v->nodes, r, 1, 0, "%s", n->op);
+            tui_table_set(&v->nodes, r, NODE_GPU_COL, n->per_run_ns, "%s", tui_fmt_ns(n->per_run_ns, a, 32));
+            tui_table_set(&v->nodes, r, NODE_KERNEL_COL, 0, "%s", n->kernel);
+        }
+        for (int i = 0; i < gp->n_kernels; i++) {
+            const zn_gpu_kernel *k = &gp->kernels[i];
+            int r = tui_table_add(&v->kernels);
+            if (r < 0) break;
+            tui_table_set(&v->kernels, r, 0, 0, "%s", k->name);
+            char tail[ZN_MAX_NAME];
+            tui_table_set(&v->kernels, r, 1, 0, "%s", k->node[0] ? name_tail(k->node, 20, tail, sizeof tail) : "?");
+            tui_table_set(&v->kernels, r, 2, (double)k->count, "%lld", (long long)k->count);
+            tui_table_set(&v->kernels, r, 3, k->mean_ns, "%s", tui_fmt_ns(k->mean_ns, a, 32));
+            tui_table_set(&v->kernels, r, 4, (double)k->total_ns, "%s", tui_fmt_ns((double)k->total_ns, b, 32));
+            tui_table_set(&v->kernels, r, 5, k->share, "%.1f%%", k->share * 100);
+            char sm[32];
+            tui_table_set(&v->kernels, r, 6, 0, "%dx%dx%d  %dx%dx%d  %d  %s", k->grid[0], k->grid[1], k->grid[2],
+                          k->block[0], k->block[1], k->block[2], k->regs,
+                          bytes_short((int64_t)k->smem_static + k->smem_dynamic, sm, sizeof sm));
+        }
+    }
     /* by total time, largest first, until the user picks another column */
-    tui_table_sort(&v->nodes, 4, true);
+    tui_table_sort(&v->nodes, rec->has_profile ? 4 : NODE_GPU_COL, true);
     tui_table_sort(&v->ops, 4, true);
+    tui_table_sort(&v->kernels, 4, true);
+}
+
+/* The table of a tab (NULL: the summary). */
+static tui_table *tab_table(tui_results_view *v) {
+    switch (v->tab) {
+    case TUI_RES_NODES: return &v->nodes;
+    case TUI_RES_OPS: return &v->ops;
+    case TUI_RES_KERNELS: return &v->kernels;
+    default: return NULL;
+    }
 }
 
 tui_action tui_results_key(tui_results_view *v, int key) {
-    tui_table *t = v->tab == TUI_RES_NODES ? &v->nodes : v->tab == TUI_RES_OPS ? &v->ops : NULL;
+    tui_table *t = tab_table(v);
     switch (key) {
     case TUI_KEY_TAB:
     case 'l':
@@ -175,6 +242,46 @@ static void wrapped(lines *L, int first_x, int indent, tui_role role, const char
     }
 }
 
+/* CUDA runs: the device, its clocks, the per-run split and how much of the trace was tied to
+ * nodes. */
+static void draw_gpu_summary(lines *L, const zn_record *rec) {
+    if (!rec->has_gpu && !rec->has_gpu_profile) return;
+    tui_canvas *c = L->c;
+    int x = L->r.x, w = L->r.w, y;
+    char a[32], b[32], d[32], e[32], line[512];
+    const zn_gpu_facts *g = &rec->gpu;
+    if ((y = line_y(L)) >= 0) {
+        tui_put_str(c, y, x, TUI_R_HEADING, 5, "GPU");
+        if (rec->has_gpu)
+            tui_printf(c, y, x + 5, TUI_R_NORMAL, w - 5, "%s  sm_%d%d  %d SMs  CUDA %s", g->name, g->cc_major, g->cc_minor,
+                       g->sm_count, g->runtime_version);
+    }
+    if (rec->has_gpu) {
+        if (g->nvml && g->samples > 0)
+            snprintf(line, sizeof line, "SM clock %d-%d MHz (peak %d), %d-%d C, %.0f W mean over %lld samples", g->sm_mhz_min,
+                     g->sm_mhz_max, g->sm_clock_max_mhz ? g->sm_clock_max_mhz : g->sm_clock_mhz, g->temp_c_min,
+                     g->temp_c_max, g->power_w_mean, (long long)g->samples);
+        else
+            snprintf(line, sizeof line, "clocks not sampled: %s", g->nvml_note[0] ? g->nvml_note : "NVML not available");
+        wrapped(L, 2, 4, g->nvml ? TUI_R_NORMAL : TUI_R_DIM, line);
+        if (g->unstable && g->warning[0]) wrapped(L, 2, 4, TUI_R_WARN, g->warning);
+    }
+    if (!rec->has_gpu_profile) {
+        snprintf(line, sizeof line, "no kernel trace: %s", g->cupti[0] ? g->cupti : "not collected");
+        wrapped(L, 2, 4, TUI_R_DIM, line);
+        return;
+    }
+    const zn_gpu_profile *p = &rec->gpu_profile;
+    snprintf(line, sizeof line, "per run: H2D %s  compute %s (busy %s)  D2H %s", tui_fmt_ns(p->h2d.mean, a, 32),
+             tui_fmt_ns(p->compute.mean, b, 32), tui_fmt_ns(p->busy.mean, d, 32), tui_fmt_ns(p->d2h.mean, e, 32));
+    wrapped(L, 2, 4, TUI_R_VALUE, line);
+    int64_t all = p->attributed + p->run_level + p->unattributed;
+    snprintf(line, sizeof line, "%lld runs, %lld/%lld device activities tied to nodes, %lld to runs, %lld to nothing; "
+             "%lld records dropped", (long long)p->runs, (long long)p->attributed, (long long)all, (long long)p->run_level,
+             (long long)p->unattributed, (long long)p->dropped);
+    wrapped(L, 2, 4, p->unattributed || p->dropped ? TUI_R_WARN : TUI_R_DIM, line);
+}
+
 static void draw_summary(tui_canvas *c, tui_rect r, tui_results_view *v) {
     const zn_record *rec = v->rec;
     const zn_record_results *res = &rec->results;
@@ -245,6 +352,7 @@ static void draw_summary(tui_canvas *c, tui_rect r, tui_results_view *v) {
             tui_printf(c, y, left.x, x->pass ? TUI_R_NORMAL : TUI_R_BAD, left.w, "  %s  max abs %.3g  max rel %.3g  cos %.6f  %s",
                        rec->accuracy.outputs[i].name, x->max_abs_err, x->max_rel_err, x->cosine, x->pass ? "ok" : "FAIL");
     }
+    draw_gpu_summary(&L, rec);
     if (v->source[0]) {
         char src[1100];
         snprintf(src, sizeof src, "record: %s", v->source);
@@ -283,7 +391,7 @@ void tui_results_draw(tui_canvas *c, tui_rect r, tui_results_view *v) {
                     "no results yet: run a benchmark (1 Setup) or open one from the history (4)");
         return;
     }
-    static const char *const tabs[TUI_RES_TABS] = {"Summary", "Nodes", "Ops"};
+    static const char *const tabs[TUI_RES_TABS] = {"Summary", "Nodes", "Ops", "Kernels"};
     int x = r.x + 1;
     for (int i = 0; i < TUI_RES_TABS; i++) {
         char t[32];
@@ -300,16 +408,22 @@ void tui_results_draw(tui_canvas *c, tui_rect r, tui_results_view *v) {
         draw_summary(c, (tui_rect){body.y, body.x + 1, body.h, body.w - 2}, v);
         return;
     }
-    tui_table *t = v->tab == TUI_RES_NODES ? &v->nodes : &v->ops;
+    tui_table *t = tab_table(v);
     if (t->nrows == 0) {
-        tui_put_str(c, body.y + 1, body.x + 2, TUI_R_DIM, body.w - 4, "no per-node profile in this record (run without --no-profile)");
+        tui_put_str(c, body.y + 1, body.x + 2, TUI_R_DIM, body.w - 4,
+                    t == &v->kernels ? "no GPU kernel trace in this record (CUDA runs, with CUPTI free)"
+                                     : "no per-node profile in this record (run without --no-profile)");
         return;
     }
     if (t == &v->nodes) {
         /* the node name takes what the fixed columns leave, within reason */
-        int fixed = 14 + 8 + 10 + 10 + 7 + 6;
-        int name_w = body.w - fixed - 18;
+        int fixed = 14 + 8 + 10 + 10 + 7 + 9 + 7;
+        int name_w = body.w - fixed - 20;
         t->cols[0].width = name_w < 16 ? 16 : name_w > 48 ? 48 : name_w;
+    } else if (t == &v->kernels) {
+        int fixed = 20 + 8 + 10 + 10 + 7 + 7;  /* and ~26 for the launch configuration */
+        int name_w = body.w - fixed - 30;
+        t->cols[0].width = name_w < 20 ? 20 : name_w > 72 ? 72 : name_w;
     }
     tui_table_draw(c, (tui_rect){body.y, body.x + 1, body.h, body.w - 2}, t, true);
 }

@@ -3,7 +3,8 @@
  *   setup     pick a model, backend, precision, compile mode, threads, scenario and settings
  *   live      the running scenario: histogram, rolling percentiles/QPS, validity progress,
  *             top nodes, server lag and queue depth
- *   results   verdict, recommendations, percentiles, per-node/per-op tables, accuracy
+ *   results   verdict, recommendations, percentiles, per-node/per-op tables, accuracy; for CUDA
+ *             runs the GPU facts, a GPU column in the node table and a per-kernel table
  *   history   past run records from the runs folder; compare two side by side
  *
  * Each screen draws into a tui_canvas rectangle (so tests render them off-screen) and turns
@@ -21,6 +22,7 @@
 #include "app/runs.h"
 #include "app/tui/canvas.h"
 #include "app/tui/widgets.h"
+#include "profiling/gpu_trace.h"
 #include "profiling/profile.h"
 #include "reports/run_record.h"
 #include "suites/loadgen.h"
@@ -170,6 +172,8 @@ typedef struct tui_live_view {
     zn_hist *hist;                  /* latency histogram so far (owned) */
     bool have_prof;
     zn_profile prof;                /* top nodes so far (owned) */
+    bool have_gpu;
+    zn_gpu_profile gpu;             /* GPU time per node so far, CUDA runs (owned) */
     /* rolling history, one point per tick */
     tui_series p50, p90, p99, qps, lag, depth;
     double last_sample_s;           /* elapsed_s of the latest point */
@@ -185,6 +189,9 @@ void tui_live_begin(tui_live_view *v, const char *title, const zn_test_settings 
 /* One tick's sample: the snapshot, the histogram (may be NULL: keep the last), the profile
  * (may be NULL; taken over otherwise). Ignored while paused, except the final sample. */
 void tui_live_sample(tui_live_view *v, const zn_live_snapshot *snap, const zn_hist *h, zn_profile *prof);
+/* The GPU profile so far (taken over; NULL keeps the last): the top nodes gain a GPU column.
+ * Ignored while paused. */
+void tui_live_gpu(tui_live_view *v, zn_gpu_profile *gp);
 /* Seconds left until the stop rules are met (estimated from the current QPS), capped by the
  * max duration; -1 when unknown. */
 double tui_live_time_left(const tui_live_view *v);
@@ -193,7 +200,7 @@ void tui_live_draw(tui_canvas *c, tui_rect r, tui_live_view *v);
 
 /* ---- results --------------------------------------------------------------------------------- */
 
-enum { TUI_RES_SUMMARY = 0, TUI_RES_NODES, TUI_RES_OPS, TUI_RES_TABS };
+enum { TUI_RES_SUMMARY = 0, TUI_RES_NODES, TUI_RES_OPS, TUI_RES_KERNELS, TUI_RES_TABS };
 
 typedef struct tui_results_view {
     zn_record *rec;                 /* owned; NULL: nothing yet */
@@ -201,6 +208,7 @@ typedef struct tui_results_view {
     zn_hist *hist;                  /* rec's latency histogram (owned) */
     int tab;
     tui_table nodes, ops;
+    tui_table kernels;              /* GPU launch sites (CUDA runs with a CUPTI trace) */
     int scroll;                     /* summary tab */
 } tui_results_view;
 

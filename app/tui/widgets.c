@@ -284,6 +284,7 @@ void tui_table_sort(tui_table *t, int col, bool desc) {
     }
     t->sort_col = col;
     t->sort_desc = desc;
+    if (t->nrows < 2) return; /* also: an empty table has no order array to hand qsort */
     g_sort_table = t;
     qsort(t->order, (size_t)t->nrows, sizeof *t->order, cmp_rows);
     g_sort_table = NULL;
