@@ -357,6 +357,11 @@ static void print_results(const zn_record *rec) {
            rec->compile.nodes_after, cli_flops(rec->model.flops_per_run, a, sizeof a));
     printf("memory     arena %s planned vs %s naive\n", cli_bytes((double)rec->compile.planned_peak_bytes, a, 32),
            cli_bytes((double)rec->compile.naive_bytes, b, 32));
+    const zn_record_compile *cc = &rec->compile;
+    if (!strcmp(cc->backend, "cuda"))
+        printf("gpu steps  %d on the GPU, %d on the CPU (no CUDA kernel) with %d copies; %s of weights on the GPU; "
+               "CUDA graph %s\n", cc->device_steps, cc->cpu_fallback_steps, cc->copy_steps,
+               cli_bytes((double)cc->device_weight_bytes, a, 32), cc->cuda_graph ? "yes" : "no");
     if (!r->present) return;
     printf("scenario   %s, %s, %lld queries (%lld samples) in %.2f s\n", rec->settings.scenario, rec->settings.test_mode,
            (long long)r->query_count, (long long)r->sample_count, (double)r->duration_ns / 1e9);

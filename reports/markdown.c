@@ -178,6 +178,14 @@ static void section_compile(zn_sb *b, const zn_record *rec) {
     zn_sb_printf(b, "| Activation memory | %s planned vs %s naive (%.0f%% saved, %d in place) |\n",
         fmt_bytes((double)c->planned_peak_bytes), fmt_bytes((double)c->naive_bytes), saved, c->inplace_count);
     zn_sb_printf(b, "| Weights / scratch | %s / %s |\n", fmt_bytes((double)c->weight_bytes), fmt_bytes((double)c->scratch_bytes));
+    if (!strcmp(c->backend, "cuda")) {
+        zn_sb_printf(b, "| GPU steps | %d on the GPU, %d on the CPU (no CUDA kernel), %d host/device copies |\n",
+            c->device_steps, c->cpu_fallback_steps, c->copy_steps);
+        zn_sb_printf(b, "| GPU memory | %s activation arena per session, %s of weights |\n",
+            fmt_bytes((double)c->device_arena_bytes), fmt_bytes((double)c->device_weight_bytes));
+        zn_sb_printf(b, "| CUDA graph | %s |\n", c->cuda_graph ? "each session's run captured once and replayed" : "no (eager launches)");
+    }
+    if (c->note[0]) zn_sb_printf(b, "| Note | %s |\n", cell(c->note));
     zn_sb_printf(b, "| Compile time | %.1f ms |\n\n", c->compile_ms);
     if (c->n_passes > 0) {
         zn_sb_printf(b, "| Pass | Changes | Time | Detail |\n|---|---:|---:|---|\n");

@@ -53,6 +53,9 @@ static const field compile_fields[] = {
     F(zn_record_compile, steps), F(zn_record_compile, planned_peak_bytes), F(zn_record_compile, naive_bytes),
     F(zn_record_compile, weight_bytes), F(zn_record_compile, scratch_bytes),
     F(zn_record_compile, inplace_count), F(zn_record_compile, compile_ms), F(zn_record_compile, flops),
+    F(zn_record_compile, device_steps), F(zn_record_compile, cpu_fallback_steps), F(zn_record_compile, copy_steps),
+    F(zn_record_compile, device_arena_bytes), F(zn_record_compile, device_weight_bytes),
+    F(zn_record_compile, cuda_graph), F(zn_record_compile, note),
 };
 
 static const field pass_fields[] = {
@@ -389,6 +392,13 @@ zn_status zn_record_fill_from_plan(zn_record *rec, const zn_plan *plan, const ch
     c->inplace_count = s->inplace_count;
     c->compile_ms = s->compile_ms;
     c->flops = s->flops;
+    c->device_steps = s->device_steps;
+    c->cpu_fallback_steps = s->cpu_fallback_steps;
+    c->copy_steps = s->copy_steps;
+    c->device_arena_bytes = (int64_t)s->device_arena_bytes;
+    c->device_weight_bytes = (int64_t)s->device_weight_bytes;
+    c->cuda_graph = s->cuda_graph;
+    copy_str(c->note, sizeof c->note, s->note);
 
     zn_record_settings *st = &rec->settings;
     st->threads = s->threads;

@@ -73,6 +73,11 @@ typedef struct zn_record_compile {
     int inplace_count;
     double compile_ms;
     double flops;
+    /* CUDA plans (zero on the CPU; absent in older records) */
+    int device_steps, cpu_fallback_steps, copy_steps;
+    int64_t device_arena_bytes, device_weight_bytes;
+    bool cuda_graph;
+    char note[640];   /* why auto chose the CPU, why no CUDA graph */
 } zn_record_compile;
 
 typedef struct zn_system_info {

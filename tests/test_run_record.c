@@ -344,6 +344,45 @@ static void test_round_trip(void **state) {
     closedir(d);
 }
 
+/* A CUDA plan's compile facts (steps per side, copies, device memory, CUDA graph, the note)
+ * survive JSON and show in the markdown compile summary. */
+static void test_cuda_compile_fields(void **state) {
+    fixture *f = *state;
+    zn_record rec = f->rec;
+    zn_record_compile *c = &rec.compile;
+    snprintf(c->backend, sizeof c->backend, "cuda");
+    c->device_steps = 111;
+    c->cpu_fallback_steps = 2;
+    c->copy_steps = 3;
+    c->device_arena_bytes = 3 << 20;
+    c->device_weight_bytes = 218LL << 20;
+    c->cuda_graph = false;
+    snprintf(c->note, sizeof c->note, "reduce-overhead: 2 steps run on the CPU, so runs are not captured");
+    char *js = zn_record_to_json_string(&rec);
+    assert_non_null(js);
+    zn_record back;
+    assert_int_equal(zn_record_from_json_string(js, &back), ZN_OK);
+    free(js);
+    assert_int_equal(back.compile.device_steps, 111);
+    assert_int_equal(back.compile.cpu_fallback_steps, 2);
+    assert_int_equal(back.compile.copy_steps, 3);
+    assert_int_equal(back.compile.device_weight_bytes, 218LL << 20);
+    assert_false(back.compile.cuda_graph);
+    assert_string_equal(back.compile.note, c->note);
+    const char *p = path_in(f, "cuda.md");
+    assert_int_equal(zn_record_write_markdown(&back, p), ZN_OK);
+    FILE *fp = fopen(p, "r");
+    assert_non_null(fp);
+    static char md[1 << 18];
+    size_t n = fread(md, 1, sizeof md - 1, fp);
+    md[n] = 0;
+    fclose(fp);
+    assert_non_null(strstr(md, "| GPU steps | 111 on the GPU, 2 on the CPU (no CUDA kernel), 3 host/device copies |"));
+    assert_non_null(strstr(md, "| CUDA graph | no (eager launches) |"));
+    assert_non_null(strstr(md, "| Note | reduce-overhead: 2 steps run on the CPU"));
+    zn_record_free(&back);
+}
+
 static void write_text(const char *p, const char *s) {
     FILE *fp = fopen(p, "w");
     assert_non_null(fp);
@@ -579,6 +618,7 @@ static void test_system_info(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_read_errors),
+        cmocka_unit_test(test_cuda_compile_fields),
         cmocka_unit_test(test_unwritable),     cmocka_unit_test(test_markdown),
         cmocka_unit_test(test_mlperf_summary), cmocka_unit_test(test_system_info),
         cmocka_unit_test(test_interrupted), /* last: it marks the shared record */
