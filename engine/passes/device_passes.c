@@ -77,12 +77,16 @@ static uint16_t to_half(float v, zn_dtype dt, int *clamped) {
     return h;
 }
 
-static zn_status convert_const(zn_tensor *t, zn_dtype dt, int *clamped) {
-    int64_t n = zn_shape_numel(&t->shape);
+/* n f32 values as a new half buffer (zn_free); NULL when out of memory. */
+static uint16_t *to_half_buffer(const float *f, int64_t n, zn_dtype dt, int *clamped) {
     uint16_t *h = zn_aligned_alloc(sizeof(uint16_t) * (size_t)(n > 0 ? n : 1));
+    for (int64_t i = 0; h && i < n; i++) h[i] = to_half(f[i], dt, clamped);
+    return h;
+}
+
+static zn_status convert_const(zn_tensor *t, zn_dtype dt, int *clamped) {
+    uint16_t *h = to_half_buffer(t->data, zn_shape_numel(&t->shape), dt, clamped);
     if (!h) return zn_error_set(ZN_ERR_OUT_OF_MEMORY, "out of memory converting '%s' to %s", t->name, zn_dtype_name(dt));
-    const float *f = t->data;
-    for (int64_t i = 0; i < n; i++) h[i] = to_half(f[i], dt, clamped);
     zn_free(t->data);
     t->data = h;
     t->dtype = dt;
@@ -92,10 +96,8 @@ static zn_status convert_const(zn_tensor *t, zn_dtype dt, int *clamped) {
 static zn_status convert_attr_tensor(zn_attr_tensor *at, zn_dtype dt, int *clamped) {
     int64_t n = 1;
     for (int d = 0; d < at->rank; d++) n *= at->dims[d];
-    uint16_t *h = zn_malloc(sizeof(uint16_t) * (size_t)(n > 0 ? n : 1));
+    uint16_t *h = to_half_buffer(at->data, n, dt, clamped);
     if (!h) return zn_error_set(ZN_ERR_OUT_OF_MEMORY, "out of memory lowering an attribute to %s", zn_dtype_name(dt));
-    const float *f = at->data;
-    for (int64_t i = 0; i < n; i++) h[i] = to_half(f[i], dt, clamped);
     zn_free(at->data);
     at->data = h;
     at->dtype = dt;

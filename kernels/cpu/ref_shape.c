@@ -14,6 +14,7 @@
 #include "../../engine/error.h"
 #include "../kernel.h"
 #include "cpu_tables.h"
+#include "slice_geom.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -219,35 +220,6 @@ static zn_status split_run(const zn_exec_ctx *ctx) {
 /* ---- Slice -------------------------------------------------------------------------------- */
 
 /* Per-dim start and step for x under the ONNX clamping rules; false on bad input. */
-static bool slice_params(const zn_view *x, const zn_view *in, int n_in, int64_t *start, int64_t *step) {
-    int r = x->rank;
-    for (int d = 0; d < r; d++) { start[d] = 0; step[d] = 1; }
-    const zn_view *vs = &in[1], *ve = &in[2];
-    int64_t n = zn_view_numel(vs);
-    if (zn_view_numel(ve) != n || n > r) return false;
-    const zn_view *va = n_in > 3 && in[3].dtype != ZN_DTYPE_UNDEFINED ? &in[3] : NULL;
-    const zn_view *vt = n_in > 4 && in[4].dtype != ZN_DTYPE_UNDEFINED ? &in[4] : NULL;
-    if ((va && zn_view_numel(va) != n) || (vt && zn_view_numel(vt) != n)) return false;
-    bool seen[ZN_MAX_RANK] = {false};
-    for (int64_t i = 0; i < n; i++) {
-        int64_t a = va ? int_at(va, i) : i;
-        if (a < 0) a += r;
-        if (a < 0 || a >= r || seen[a]) return false;
-        seen[a] = true;
-        /* ends only decide the output size, which shape inference fixed */
-        int64_t dim = x->dims[a], s = int_at(vs, i), t = vt ? int_at(vt, i) : 1;
-        if (t == 0) return false;
-        if (dim > 0 && t > dim) t = dim; /* a larger step takes one element all the same */
-        if (dim > 0 && t < -dim) t = -dim;
-        if (s < 0) s += dim;
-        if (t > 0) s = s < 0 ? 0 : (s > dim ? dim : s);
-        else s = s < 0 ? 0 : (s > dim - 1 ? dim - 1 : s);
-        start[a] = s;
-        step[a] = t;
-    }
-    return true;
-}
-
 static bool slice_supports(const zn_kernel_node *n) {
     if (!same_dtype_supports(n) || n->in[0].rank != n->out[0].rank) return false;
     for (int i = 1; i < n->n_in; i++)
@@ -258,7 +230,7 @@ static bool slice_supports(const zn_kernel_node *n) {
 static zn_status slice_run(const zn_exec_ctx *ctx) {
     const zn_view *x = &ctx->in[0];
     int64_t start[ZN_MAX_RANK], step[ZN_MAX_RANK], st_in[ZN_MAX_RANK], st[ZN_MAX_RANK];
-    if (!slice_params(x, ctx->in, ctx->n_in, start, step))
+    if (!zn_slice_params(x, ctx->in, ctx->n_in, start, step))
         return zn_error_set(ZN_ERR_RUNTIME, "Slice: starts/ends/axes/steps do not fit the input");
     dense_strides(x->rank, x->dims, st_in);
     int64_t off = 0;

@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "../../engine/device.h"
+#include "../cpu/slice_geom.h"
 #include "common.cuh"
 
 #define WALK_MAX (2 * ZN_MAX_RANK) /* Tile walks (repeat, dim) pairs */
@@ -768,39 +769,6 @@ static zn_status split_run(const zn_exec_ctx *ctx) {
 
 /* ---- Slice -------------------------------------------------------------------------------- */
 
-/* Per-dim start and step of x under the ONNX clamping rules, exactly as the reference
- * (ref_shape.c slice_params); false on bad input. Reads the constant inputs 1..4. */
-static bool slice_params(const zn_view *x, const zn_view *in, int n_in, int64_t *start, int64_t *step) {
-    int r = x->rank;
-    for (int d = 0; d < r; d++) {
-        start[d] = 0;
-        step[d] = 1;
-    }
-    const zn_view *vs = &in[1], *ve = &in[2];
-    int64_t n = zn_view_numel(vs);
-    if (zn_view_numel(ve) != n || n > r) return false;
-    const zn_view *va = n_in > 3 && in[3].dtype != ZN_DTYPE_UNDEFINED ? &in[3] : NULL;
-    const zn_view *vt = n_in > 4 && in[4].dtype != ZN_DTYPE_UNDEFINED ? &in[4] : NULL;
-    if ((va && zn_view_numel(va) != n) || (vt && zn_view_numel(vt) != n)) return false;
-    bool seen[ZN_MAX_RANK] = {false};
-    for (int64_t i = 0; i < n; i++) {
-        int64_t a = va ? int_at(va, i) : i;
-        if (a < 0) a += r;
-        if (a < 0 || a >= r || seen[a]) return false;
-        seen[a] = true;
-        int64_t dim = x->dims[a], s = int_at(vs, i), t = vt ? int_at(vt, i) : 1;
-        if (t == 0) return false;
-        if (dim > 0 && t > dim) t = dim; /* a larger step takes one element all the same */
-        if (dim > 0 && t < -dim) t = -dim;
-        if (s < 0) s += dim;
-        if (t > 0) s = s < 0 ? 0 : (s > dim ? dim : s);
-        else s = s < 0 ? 0 : (s > dim - 1 ? dim - 1 : s);
-        start[a] = s;
-        step[a] = t;
-    }
-    return true;
-}
-
 static bool slice_supports(const zn_kernel_node *n) {
     if (n->n_in < 3 || !same_dtype_supports(n) || n->in[0].rank != n->out[0].rank) return false;
     if (!const_ints(n, 1) || !const_ints(n, 2)) return false;
@@ -810,7 +778,7 @@ static bool slice_supports(const zn_kernel_node *n) {
     for (int i = 3; i < n->n_in; i++)
         if (node_has(n, i) && !const_ints(n, i)) return false;
     int64_t start[ZN_MAX_RANK], step[ZN_MAX_RANK];
-    return slice_params(&n->in[0], n->in, n->n_in, start, step);
+    return zn_slice_params(&n->in[0], n->in, n->n_in, start, step);
 }
 
 /* y: x[start_d + i_d * step_d] as a walk from the starts with the steps as strides */
@@ -819,7 +787,7 @@ static zn_status slice_prepare(const zn_kernel_node *n, zn_kernel_prep *prep) {
     if (!s) return ZN_ERR_OUT_OF_MEMORY;
     const zn_view *x = &n->in[0], *y = &n->out[0];
     int64_t start[ZN_MAX_RANK], step[ZN_MAX_RANK], st_in[ZN_MAX_RANK];
-    if (!slice_params(x, n->in, n->n_in, start, step)) {
+    if (!zn_slice_params(x, n->in, n->n_in, start, step)) {
         free(s);
         return zn_error_set(ZN_ERR_RUNTIME, "Slice: starts/ends/axes/steps do not fit the input");
     }
