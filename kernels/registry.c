@@ -14,7 +14,7 @@ static const zn_kernel_table *const tables[] = {
     &zn_fast_linalg_table, &zn_fast_conv_table, &zn_fast_elementwise_table,
 #ifdef ZN_WITH_CUDA
     &zn_cuda_copy_table, &zn_cuda_conv_table, &zn_cuda_attention_table, &zn_cuda_norm_table,
-    &zn_cuda_gemm_table, &zn_cuda_shape_table,
+    &zn_cuda_gemm_table, &zn_cuda_shape_table, &zn_cuda_elementwise_table, &zn_cuda_reduce_table,
 #endif
 };
 #define N_TABLES ((int)(sizeof(tables) / sizeof(tables[0])))
