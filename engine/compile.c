@@ -86,7 +86,10 @@ static int online_cores(void) {
 
 void zn_plan_free(zn_plan *plan) {
     if (!plan) return;
-    if (plan->device) zn_device_probe(NULL); /* this thread may not have the device current yet */
+    if (plan->device) {
+        zn_device_probe(NULL);     /* this thread may not have the device current yet */
+        zn_device_prepare_begin(); /* cudaFree synchronises the device: not during a capture */
+    }
     if (plan->dev_const) {
         for (int t = 0; t < plan->graph->n_tensors; t++) zn_device_free(plan->dev_const[t]);
         free(plan->dev_const);
@@ -96,6 +99,7 @@ void zn_plan_free(zn_plan *plan) {
         if (st->kernel && st->kernel->release && st->state) st->kernel->release(st->state);
         free(st->views);
     }
+    if (plan->device) zn_device_prepare_end();
     free(plan->steps);
     free(plan->slots);
     zn_graph_free(plan->graph);
@@ -451,9 +455,11 @@ zn_status zn_compile(const zn_graph *src, const zn_compile_config *cfg_in, zn_pl
     if (st != ZN_OK) goto fail;
     if (plan->device) {
         phase_begin(&cfg, "weight-upload");
+        zn_device_prepare_begin(); /* synchronous copies and a device sync: not during a capture */
         st = upload_weights(plan);
-        phase_end(&cfg, "weight-upload");
         if (st == ZN_OK) st = zn_device_synchronize();
+        zn_device_prepare_end();
+        phase_end(&cfg, "weight-upload");
         if (st != ZN_OK) goto fail;
         device_summary(plan);
     }

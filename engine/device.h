@@ -54,9 +54,13 @@ zn_status zn_device_download(void *dst, const void *src, size_t bytes); /* synch
 zn_status zn_device_memset(void *dst, int value, size_t bytes);        /* synchronous */
 
 /* A process-wide context on the default stream for prepare-time work (algorithm queries,
- * weight re-layout); NULL when there is no device. Kernel prepare() calls that use it run
- * between zn_device_prepare_begin/end (the compiler holds that lock around them), because
- * cuDNN and cuBLASLt handles must not be used by two threads at once. */
+ * weight re-layout); NULL when there is no device.
+ * zn_device_prepare_begin/end is a process-wide lock held around everything that may
+ * synchronise the whole device or use that shared context: kernel prepare() calls (cuDNN and
+ * cuBLASLt handles must not be used by two threads at once), weight uploads, session creation
+ * and teardown, plan teardown, and each session's one CUDA graph capture (a device-wide sync
+ * on another thread can invalidate a capture even in thread-local mode). Not held on the hot
+ * path: runs and graph replays never take it. */
 struct zn_cuda_ctx *zn_device_prepare_ctx(void);
 void zn_device_prepare_begin(void);
 void zn_device_prepare_end(void);

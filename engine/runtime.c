@@ -82,6 +82,7 @@ void zn_session_free(zn_session *s) {
     zn_threadpool_release(s->pool);
     if (s->plan->device) {
         zn_device_probe(NULL); /* this thread may not have the device current yet */
+        zn_device_prepare_begin(); /* cudaFree synchronises the device: not during a capture */
         zn_cuda_graph_free(s->graph_exec);
         zn_cuda_ctx_free(s->cuda); /* waits for the stream first */
         zn_device_free(s->dev_arena);
@@ -90,6 +91,7 @@ void zn_session_free(zn_session *s) {
         zn_pinned_free(s->out_stage);
         free(s->in_off);
         free(s->out_off);
+        zn_device_prepare_end();
     } else {
         zn_free(s->arena);
     }
@@ -154,7 +156,10 @@ zn_status zn_session_new(const zn_plan *plan, zn_session **out) {
         goto fail;
     }
     if (plan->device) {
-        if (device_session_init(s) != ZN_OK) goto fail;
+        zn_device_prepare_begin(); /* allocations and clears: not while another session captures */
+        zn_status dst = device_session_init(s);
+        zn_device_prepare_end();
+        if (dst != ZN_OK) goto fail;
     } else {
         s->arena = zn_aligned_alloc(plan->arena_bytes ? plan->arena_bytes : 1);
         if (!s->arena) {
@@ -260,18 +265,14 @@ static zn_status device_body(zn_session *s) {
     return ZN_OK;
 }
 
-/* reduce-overhead: capture the body once (the run after the warm-up) and replay it. A capture
- * that fails (a library call that cannot be captured) is logged once; the session then runs
- * eagerly. */
-static zn_status device_run(zn_session *s) {
+/* Captures the body as the session's CUDA graph (s->graph_exec, nothing executes). On failure
+ * graph_exec stays NULL and the session runs eagerly from then on. */
+static void capture_once(zn_session *s) {
     zn_status st;
-    if (s->graph_exec) return zn_cuda_graph_launch(s->cuda, s->graph_exec);
-    bool capture = s->plan->summary.cuda_graph && s->runs >= 1 && !s->capture_failed;
-    if (!capture) return device_body(s);
     if ((st = zn_cuda_capture_begin(s->cuda)) != ZN_OK) {
         s->capture_failed = true;
         ZN_LOGW("runtime", "CUDA graph capture could not start (%s); running eagerly", zn_last_error()->message);
-        return device_body(s);
+        return;
     }
     zn_status body = device_body(s);
     char why[ZN_ERROR_MSG];
@@ -284,11 +285,26 @@ static zn_status device_run(zn_session *s) {
         ZN_LOGW("runtime", "CUDA graph capture failed (%s); this session runs eagerly",
                 body != ZN_OK ? why : zn_last_error()->message);
         zn_cuda_graph_free(exec);
-        return device_body(s);
+        return;
     }
     s->graph_exec = exec;
     ZN_LOGI("runtime", "captured the run of %s as a CUDA graph of %d nodes", s->plan->graph->name, nodes);
-    return zn_cuda_graph_launch(s->cuda, s->graph_exec);
+}
+
+/* reduce-overhead: capture the body once (the run after the warm-up) and replay it. A capture
+ * that fails (a library call that cannot be captured) is logged once; the session then runs
+ * eagerly. */
+static zn_status device_run(zn_session *s) {
+    if (s->graph_exec) return zn_cuda_graph_launch(s->cuda, s->graph_exec);
+    bool capture = s->plan->summary.cuda_graph && s->runs >= 1 && !s->capture_failed;
+    if (!capture) return device_body(s);
+    /* A device-wide synchronisation on another thread (a compile's weight upload, a cuDNN trial,
+     * a session being freed) can invalidate a capture even in thread-local mode: those hold the
+     * same lock, so the capture (once per session) waits for them and they for it. */
+    zn_device_prepare_begin();
+    capture_once(s);
+    zn_device_prepare_end();
+    return s->graph_exec ? zn_cuda_graph_launch(s->cuda, s->graph_exec) : device_body(s);
 }
 
 static _Thread_local bool device_bound; /* cudaSetDevice done on this thread */
