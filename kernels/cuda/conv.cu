@@ -525,6 +525,27 @@ static bool trial_run(cudnnHandle_t h, cudaStream_t stream, const conv_state *s,
     return st == CUDNN_STATUS_SUCCESS && e == cudaSuccess;
 }
 
+/* The fused call without a residual passes alpha2 = 0 with z = y (y not yet written this run).
+ * cuDNN does not document that z is then left unread; if it computed 0 * z, a NaN left in y's
+ * arena slot by an earlier step would poison the output. Settled here on the device: y filled
+ * with NaN bytes (0xFF is NaN in f32, f16 and bf16), the trial (x = w = bias = 0) must give
+ * exactly +0 everywhere. */
+static bool fused_ignores_z(cudnnHandle_t h, cudaStream_t stream, const conv_state *s, const conv_trial *t) {
+    const conv_params *p = &s->p;
+    size_t yb = (size_t)p->N * p->M * p->OH * p->OW * zn_dtype_size(s->dtype);
+    if (cudaMemset(t->y, 0xFF, yb) != cudaSuccess || !trial_run(h, stream, s, t)) {
+        cudaGetLastError();
+        return false;
+    }
+    unsigned char *host = (unsigned char *)malloc(yb ? yb : 1);
+    bool zero = host && cudaMemcpy(host, t->y, yb, cudaMemcpyDeviceToHost) == cudaSuccess;
+    for (size_t i = 0; zero && i < yb; i++) zero = host[i] == 0;
+    free(host);
+    cudaGetLastError();
+    cudaMemset(t->y, 0, yb);
+    return zero;
+}
+
 static const char *conv_algo_name(cudnnConvolutionFwdAlgo_t a) {
     switch (a) {
     case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM: return "implicit_gemm";
@@ -591,16 +612,12 @@ static const char *cudnn_choose(const zn_kernel_node *n, conv_state *s, int act,
             continue;
         s->algo = perf[i].algo;
         s->ws_bytes = ws;
-        if (!can_try) { /* no memory to try it: trust the heuristic, unfused */
-            s->mode = CONV_CUDNN_PLAIN;
-            chosen = true;
-            break;
-        }
+        if (!can_try) break; /* no memory to try it: the native kernel rather than an untried algorithm */
         bool fusable = s->epilogue && (has_bias || s->zero_bias) &&
                        (act == ACT_RELU || s->algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM);
         if (fusable) {
             s->mode = CONV_CUDNN_FUSED;
-            chosen = trial_run(h, stream, s, &trial);
+            chosen = trial_run(h, stream, s, &trial) && (has_res || fused_ignores_z(h, stream, s, &trial));
         }
         if (!chosen) {
             s->mode = CONV_CUDNN_PLAIN;

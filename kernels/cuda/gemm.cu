@@ -493,16 +493,27 @@ static zn_status lt_choose_algo(cublasLtHandle_t h, lt_plan *pl, bool *found) {
     for (int i = 0; i < 4 && s == CUBLAS_STATUS_SUCCESS; i++)
         s = cublasLtMatmulPreferenceSetAttribute(&pref, aligns[i], &align, sizeof align);
     if (s != CUBLAS_STATUS_SUCCESS) return lt_error(s, "setting cuBLASLt heuristic preferences");
-    cublasLtMatmulHeuristicResult_t r;
-    memset(&r, 0, sizeof r);
+    /* a few candidates, the first that cublasLtMatmulAlgoCheck (host-side) confirms for these
+     * exact descriptors: a NOT_SUPPORTED at run time would fail the node instead of falling back */
+    enum { LT_CANDIDATES = 4 };
+    cublasLtMatmulHeuristicResult_t r[LT_CANDIDATES];
+    memset(r, 0, sizeof r);
     int count = 0;
-    s = cublasLtMatmulAlgoGetHeuristic(h, &ds.op, &ds.a, &ds.b, &ds.d, &ds.d, &pref, 1, &r, &count);
+    s = cublasLtMatmulAlgoGetHeuristic(h, &ds.op, &ds.a, &ds.b, &ds.d, &ds.d, &pref, LT_CANDIDATES, r, &count);
     if (s == CUBLAS_STATUS_NOT_SUPPORTED) return ZN_OK;
     if (s != CUBLAS_STATUS_SUCCESS) return lt_error(s, "cublasLtMatmulAlgoGetHeuristic");
-    if (count < 1 || r.state != CUBLAS_STATUS_SUCCESS) return ZN_OK;
-    pl->algo = r.algo;
-    pl->workspace = r.workspaceSize;
-    *found = true;
+    for (int i = 0; i < count && i < LT_CANDIDATES; i++) {
+        if (r[i].state != CUBLAS_STATUS_SUCCESS) continue;
+        cublasLtMatmulHeuristicResult_t chk;
+        memset(&chk, 0, sizeof chk);
+        if (cublasLtMatmulAlgoCheck(h, &ds.op, &ds.a, &ds.b, &ds.d, &ds.d, &r[i].algo, &chk) != CUBLAS_STATUS_SUCCESS ||
+            chk.state != CUBLAS_STATUS_SUCCESS || chk.workspaceSize > LT_MAX_WORKSPACE)
+            continue;
+        pl->algo = r[i].algo;
+        pl->workspace = chk.workspaceSize > r[i].workspaceSize ? chk.workspaceSize : r[i].workspaceSize;
+        *found = true;
+        return ZN_OK;
+    }
     return ZN_OK;
 }
 
