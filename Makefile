@@ -2,6 +2,7 @@
 #
 #   make              build/zenith-bench (CPU backend; CUDA too when nvcc is found)
 #   make test         build and run the cmocka suites
+#   make test-emu     the CUDA tests on the CPU: the CUDA backend emulated (build-emu/)
 #   make sanitize     the same suites under AddressSanitizer + UBSan (build-san/)
 #   make CUDA=0       force a CPU-only build
 #   make V=1          show full command lines
@@ -64,20 +65,38 @@ else
   CU_SRC     :=
 endif
 
+# --- the CUDA emulation (make test-emu): the CUDA backend compiled by g++ for the CPU ----------
+# tests/cuda_emu/: kernels/cuda/*.cu rewritten by launch_transform.pl (nvcc's <<<>>> launches),
+# compiled against cuda_emu.h and the toolkit's headers, linked with an emulated runtime, cuBLASLt
+# and cuDNN instead of the libraries; no GPU, driver or nvcc needed, only the headers.
+EMU_CUDA_INC ?= $(firstword $(wildcard $(CUDA_HOME)/include/cudnn.h /usr/local/cuda/include/cudnn.h))
+ifeq ($(ZN_EMU),1)
+  EMU_INC    := $(patsubst %/cudnn.h,%,$(EMU_CUDA_INC))
+  CU_SRC     := $(wildcard kernels/cuda/*.cu)
+  BACKENDS   := cpu cuda-emulated
+  CFLAGS     := $(filter-out -DZN_WITH_CUDA=1,$(CFLAGS)) -DZN_WITH_CUDA=1 -DZN_CUDA_EMU=1 -I$(EMU_INC)
+  CUDA_LIBS  := -lstdc++
+  # kernels are host C++ here: CUDA-style type punning (no strict aliasing); g++'s
+  # maybe-uninitialized analysis misfires on registers held across barriers
+  EMU_CXXFLAGS := -std=c++17 $(OPT) -g -Wall -Wextra -Wno-unknown-pragmas -Wno-maybe-uninitialized \
+                  -fno-strict-aliasing -pthread -D_GNU_SOURCE -I. -I$(EMU_INC) -DZN_WITH_CUDA=1 -DZN_CUDA_EMU=1 $(SAN)
+  EMU_OBJ    := $(patsubst tests/cuda_emu/%.cpp,$(BUILD)/tests/cuda_emu/%.o,$(wildcard tests/cuda_emu/*.cpp))
+endif
+
 # --- sources --------------------------------------------------------------------------------
 LIB_SRC := $(wildcard engine/*.c engine/passes/*.c kernels/*.c kernels/cpu/*.c \
                       profiling/*.c suites/*.c reports/*.c)
 APP_SRC := $(wildcard app/*.c app/tui/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.cu.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.cu.o) $(EMU_OBJ)
 APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIB      := $(BUILD)/libzenith.a
 BIN      := $(BUILD)/zenith-bench
 ALL_LIBS := $(LIB_LIBS) $(CUDA_LIBS) $(LDLIBS)
 
-.PHONY: all test sanitize clean install backends fuzz bench bench-gpu
+.PHONY: all test test-emu emu-run sanitize clean install backends fuzz bench bench-gpu
 all: backends $(BIN)
 
 backends:
@@ -100,10 +119,28 @@ $(BUILD)/%.o: %.c
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
+ifeq ($(ZN_EMU),1)
+$(BUILD)/%.cu.o: %.cu tests/cuda_emu/launch_transform.pl
+	@mkdir -p $(dir $@)
+	$(call say,EMU,$<)
+	$(Q)perl tests/cuda_emu/launch_transform.pl $< $(BUILD)/$*.emu.cpp
+	$(Q)$(CXX) $(EMU_CXXFLAGS) -Ikernels/cuda -include tests/cuda_emu/cuda_emu.h -MMD -MP -MT $@ -MF $(BUILD)/$*.cu.d \
+	  -c $(BUILD)/$*.emu.cpp -o $@
+
+$(BUILD)/tests/cuda_emu/%.o: tests/cuda_emu/%.cpp
+	@mkdir -p $(dir $@)
+	$(call say,CXX,$<)
+	$(Q)$(CXX) $(EMU_CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/emu_selftest: $(BUILD)/tests/cuda_emu/emu_selftest.cu.o $(LIB)
+	$(call say,LINK,$@)
+	$(Q)$(CXX) $(LDFLAGS) -o $@ $< $(LIB) $(ALL_LIBS)
+else
 $(BUILD)/%.cu.o: %.cu
 	@mkdir -p $(dir $@)
 	$(call say,NVCC,$<)
 	$(Q)$(NVCC) $(NVCCFLAGS) -MMD -MP -c $< -o $@
+endif
 
 $(BUILD)/tests/%: tests/%.c $(LIB) tests/test_util.h tests/record_fixture.h
 	@mkdir -p $(dir $@)
@@ -117,6 +154,26 @@ test: all $(TEST_BIN)
 	  if ZN_TEST_BIN=$(abspath $(BIN)) $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); failed="$$failed $$(basename $$t)"; fi; \
 	done; \
 	echo ""; echo "test suites: $$pass passed, $$fail failed"; \
+	if [ $$fail -ne 0 ]; then echo "failed:$$failed"; exit 1; fi
+
+# make test-emu: the CUDA tests, and the suites whose plans take --backend auto, against the
+# emulated backend (tests/cuda_emu/), built in build-emu/: every CUDA kernel and the engine's
+# device paths (streams, graphs, copies) run on the CPU. Skipped, saying why, when the CUDA
+# toolkit's headers (or g++, perl) are not there.
+EMU_TESTS := test_cuda test_device_passes test_runtime test_profile test_nvtx
+test-emu:
+	@if [ -z "$(EMU_CUDA_INC)" ]; then \
+	  echo "test-emu: skipped: no CUDA toolkit headers (cudnn.h, cublasLt.h, cuda_runtime.h) in CUDA_HOME or /usr/local/cuda"; \
+	elif ! command -v $(CXX) >/dev/null || ! command -v perl >/dev/null; then \
+	  echo "test-emu: skipped: it needs $(CXX) and perl (scripts/install-deps.sh installs g++)"; \
+	else $(MAKE) --no-print-directory BUILD=build-emu$(if $(SAN),-san) ZN_EMU=1 emu-run; fi
+
+emu-run: $(BUILD)/tests/emu_selftest $(EMU_TESTS:%=$(BUILD)/tests/%)
+	@start=$$(date +%s); pass=0; fail=0; failed=""; \
+	for t in $^; do \
+	  if $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); failed="$$failed $$(basename $$t)"; fi; \
+	done; \
+	echo ""; echo "test-emu: $$pass passed, $$fail failed in $$(( $$(date +%s) - start ))s (CUDA backend emulated on the CPU)"; \
 	if [ $$fail -ne 0 ]; then echo "failed:$$failed"; exit 1; fi
 
 sanitize:
@@ -168,6 +225,6 @@ install: $(BIN)
 	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/zenith-bench
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-emu build-emu-san
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -2,13 +2,13 @@
 # install-deps.sh — installs the Debian packages Zenith's build and tests need, when missing.
 # Idempotent: a second run installs nothing. Needs root (or sudo) only when something is missing.
 #
-#   build:  gcc make pkg-config libcjson-dev libpng-dev libncurses-dev
+#   build:  gcc g++ make pkg-config libcjson-dev libpng-dev libncurses-dev (g++: make test-emu)
 #   tests:  libcmocka-dev
 #   fuzz:   clang (libFuzzer), only with --fuzz
 #   bench:  python3-numpy, python3-onnx, python3-torch(vision), python3-venv, libopenblas-dev, only with --bench
 set -euo pipefail
 
-want=(gcc make pkg-config libcjson-dev libpng-dev libncurses-dev libcmocka-dev)
+want=(gcc g++ make pkg-config libcjson-dev libpng-dev libncurses-dev libcmocka-dev)
 for arg in "$@"; do
   case "$arg" in
     --fuzz) want+=(clang libclang-rt-14-dev) ;;

@@ -23,6 +23,9 @@
  * from zn_device_probe) and are skipped; what needs no GPU always runs: every op with a CUDA
  * kernel in the registry has a case here, every case is well formed (it runs on the reference
  * plan and matches the CPU's fast kernels), and --backend cuda / auto behave as documented.
+ * `make test-emu` runs everything here against the CUDA backend emulated on the CPU
+ * (tests/cuda_emu/, built with ZN_CUDA_EMU): the zoo's large models then run at smaller shapes
+ * and the two-thread test makes fewer runs.
  *
  * Replay a failure with the printed ZN_TEST_SEED; ZN_CUDA_CASE=substring runs only matching
  * cases. Not here: timing (scripts/bench_gpu.py), the kernels' own unit details.
@@ -277,6 +280,9 @@ static const op_case table[] = {
     {CASE("batchnorm", BATCH_NORM),
      .in = {X(-1, 1, 2, 16, 9, 9), W(.5f, 1.5f, 16), W(-.5f, .5f, 16), W(-.5f, .5f, 16), W(.5f, 2, 16)},
      .attr = {AF("epsilon", 1e-5f)}},
+    {CASE("batchnorm_input_params", BATCH_NORM), /* folded on the device at each run */
+     .in = {X(-1, 1, 2, 8, 5, 5), X(.5f, 1.5f, 8), X(-.5f, .5f, 8), X(-.5f, .5f, 8), X(.5f, 2, 8)},
+     .attr = {AF("epsilon", 1e-5f)}},
 
     /* ---- activations ---- */
     {CASE("relu", RELU), .in = {X(-3, 3, 3, 37, 41)}},
@@ -357,6 +363,11 @@ static const op_case table[] = {
     {CASE("argmax_axis0", ARG_MAX), .in = {X(-1, 1, 5, 7)}, .attr = {AI("axis", 0), AI("keepdims", 0)}},
     {CASE("argmax_ties_last", ARG_MAX), .in = {XI(0, 3, 4, 9)}, .attr = {AI("axis", 1), AI("select_last_index", 1)},
      .flags = MAY_FALLBACK},
+    /* rows past a warp's length (a block per row; few rows: split, then a finalize pass), long columns */
+    {CASE("reduce_sum_long_rows_split", REDUCE_SUM), .in = {X(-1, 1, 3, 5000)}, .attr = {AIS("axes", -1)}},
+    {CASE("reduce_min_many_long_rows", REDUCE_MIN), .in = {X(-1, 1, 600, 1100)}, .attr = {AIS("axes", -1)}},
+    {CASE("reduce_max_long_cols_split", REDUCE_MAX), .in = {X(-1, 1, 2, 3000, 3)}, .attr = {AIS("axes", 1)}},
+    {CASE("argmax_long_row_split", ARG_MAX), .in = {X(-1, 1, 2, 4000)}, .attr = {AI("axis", 1)}},
 
     /* ---- shape and data movement ---- */
     {CASE("reshape", RESHAPE), .in = {X(-1, 1, 2, 3, 20), IV(0, -1, 4)}},
@@ -1537,9 +1548,15 @@ typedef struct zoo_case {
 static const zoo_case zoo_cases[] = {
     {"mlp", {{"batch", 3}}, 1},
     {"mnist-cnn", {{"batch", 2}}, 1},
+#ifndef ZN_CUDA_EMU
     {"resnet50", {{"batch", 2}, {"height", 64}, {"width", 64}}, 3},
     {"bert-base", {{"batch", 2}, {"seq", 32}}, 2},
     {"gpt2-small", {{"batch", 1}, {"seq", 16}}, 2},
+#else /* make test-emu: the kernels run emulated on the CPU; the same models at smaller shapes */
+    {"resnet50", {{"batch", 1}, {"height", 32}, {"width", 32}}, 3},
+    {"bert-base", {{"batch", 2}, {"seq", 8}}, 2},
+    {"gpt2-small", {{"batch", 1}, {"seq", 8}}, 2},
+#endif
 };
 #define N_ZOO ((int)(sizeof zoo_cases / sizeof zoo_cases[0]))
 
@@ -1949,6 +1966,12 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
+#ifndef ZN_CUDA_EMU
+#define THREAD_RUNS 12
+#else /* make test-emu: the kernels run emulated on the CPU; fewer runs */
+#define THREAD_RUNS 3
+#endif
+
 /* Two sessions of one plan on two threads, each with its own stream (and, in reduce-overhead
  * mode, its own captured graph), running different inputs at the same time. */
 static void test_cuda_two_sessions_two_threads(void **state) {
@@ -1970,7 +1993,7 @@ static void test_cuda_two_sessions_two_threads(void **state) {
         pthread_t th[2];
         for (int t = 0; t < 2; t++) {
             memset(&w[t], 0, sizeof w[t]);
-            w[t] = (worker){.plan = plan, .in = {&a, &b}, .want = {&ea, &eb}, .first = t, .iters = 12,
+            w[t] = (worker){.plan = plan, .in = {&a, &b}, .want = {&ea, &eb}, .first = t, .iters = THREAD_RUNS,
                             .rtol = runs[r].p == P_FP32 ? 1e-5 : 1e-3};
             assert_int_equal(pthread_create(&th[t], NULL, worker_main, &w[t]), 0);
         }
@@ -1979,8 +2002,8 @@ static void test_cuda_two_sessions_two_threads(void **state) {
             if (w[t].st != ZN_OK || w[t].bad)
                 fail_msg("%s %s %s, thread %d: %s", zc->name, prec_names[runs[r].p], zn_mode_name(runs[r].mode), t,
                          w[t].err);
-        print_message("[ threads  ] %s %s %s: 2 sessions x 12 runs on 2 threads match one session\n", zc->name,
-                      prec_names[runs[r].p], zn_mode_name(runs[r].mode));
+        print_message("[ threads  ] %s %s %s: 2 sessions x %d runs on 2 threads match one session\n", zc->name,
+                      prec_names[runs[r].p], zn_mode_name(runs[r].mode), THREAD_RUNS);
         free_outputs(&ea);
         free_outputs(&eb);
         free_inputs(&a);

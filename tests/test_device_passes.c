@@ -242,6 +242,27 @@ static void test_lower_precision_retargets_casts(void **state) {
     zn_graph_free(g);
 }
 
+/* An output the model itself makes half (Cast to f16) stays f16: only f32 outputs get a cast back
+ * to f32 (found by make test-emu: fixture op_cast_i64_f16 at fp16 came back f32). */
+static void test_lower_precision_keeps_half_outputs(void **state) {
+    (void)state;
+    for (int h = 0; h < 2; h++) {
+        zn_graph *g = zn_graph_new("half_out");
+        zn_dim d[1] = {{4, -1}};
+        int x = zn_graph_add_input(g, "x", ZN_I64, 1, d);
+        int c = zn_graph_add_node(g, ZN_OP_CAST, "to_f16", 1, &x, 1, NULL, NULL);
+        assert_true(c >= 0);
+        assert_int_equal(zn_graph_set_attr_int(g, c, "to", ZN_F16), ZN_OK);
+        assert_int_equal(zn_graph_mark_output(g, g->nodes[c].outputs[0]), ZN_OK);
+        assert_int_equal(zn_graph_validate(g), ZN_OK);
+        assert_int_equal(zn_graph_infer_shapes(g, true), ZN_OK);
+        assert_true(zn_pass_lower_precision(g, h ? ZN_BF16 : ZN_F16, every, NULL, NULL, 0) >= 0);
+        assert_int_equal(g->tensors[g->outputs[0]].dtype, ZN_F16);
+        assert_int_equal(g->tensors[g->outputs[0]].producer, c); /* no cast appended */
+        zn_graph_free(g);
+    }
+}
+
 /* Exporters' masks use finfo(f32).min: in fp16 it must become -65504, not -inf (0 * -inf would
  * be NaN in every unmasked score); in bf16 the largest finite value. */
 static void test_lower_precision_clamps_to_finite_half(void **state) {
@@ -417,6 +438,7 @@ int main(void) {
         cmocka_unit_test(test_lower_precision_wrapped_runs),
         cmocka_unit_test(test_lower_then_place),
         cmocka_unit_test(test_lower_precision_retargets_casts),
+        cmocka_unit_test(test_lower_precision_keeps_half_outputs),
         cmocka_unit_test(test_lower_precision_zoo),
         cmocka_unit_test(test_lower_precision_clamps_to_finite_half),
         cmocka_unit_test(test_device_memory_plan),

@@ -71,6 +71,7 @@ static void output(zn_graph *g, int t) { assert_int_equal(zn_graph_mark_output(g
 
 static zn_plan *compile(const zn_graph *g, bool reference) {
     zn_compile_config cfg = zn_compile_config_default();
+    cfg.backend = ZN_BACKEND_CPU; /* the CPU pipeline: auto would pick a GPU where there is one */
     cfg.threads = 2;
     cfg.reference = reference;
     zn_plan *p = NULL;
@@ -867,6 +868,7 @@ static void test_fixtures(void **state) {
         if (!load_fixture(dir, &g, &in)) continue;
         zn_plan *ref = NULL, *opt = NULL;
         zn_compile_config cfg = zn_compile_config_default();
+        cfg.backend = ZN_BACKEND_CPU;
         cfg.threads = 2;
         cfg.reference = true;
         bool ok = zn_compile(g, &cfg, &ref) == ZN_OK;

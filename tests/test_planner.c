@@ -78,6 +78,7 @@ static void test_chain_reuses_memory(void **state) {
     for (int i = 0; i < 8; i++) t = zn_graph_op(g, ops[i], NULL, 1, &t);
     zn_graph_mark_output(g, t);
     zn_compile_config cfg = zn_compile_config_default();
+    cfg.backend = ZN_BACKEND_CPU; /* the host arena's plan: auto would pick a GPU where there is one */
     cfg.threads = 1;
     zn_plan *p;
     assert_int_equal(zn_compile(g, &cfg, &p), ZN_OK);
@@ -125,6 +126,7 @@ static void test_no_inplace_when_still_needed(void **state) {
     zn_graph_mark_output(g, c);
     zn_plan *p;
     zn_compile_config cfg = zn_compile_config_default();
+    cfg.backend = ZN_BACKEND_CPU; /* the host arena's plan: auto would pick a GPU where there is one */
     cfg.threads = 1;
     assert_int_equal(zn_compile(g, &cfg, &p), ZN_OK);
     check_plan_invariants(p);
@@ -151,6 +153,7 @@ static void check_zoo_model(const char *name, const char *sym, int64_t v, const 
     if (sym2) assert_int_equal(zn_graph_bind_symbol(g, sym2, v2), ZN_OK);
     assert_int_equal(zn_graph_bind_symbol(g, "batch", 2), ZN_OK);
     zn_compile_config cfg = zn_compile_config_default();
+    cfg.backend = ZN_BACKEND_CPU; /* the host arena's plan: auto would pick a GPU where there is one */
     cfg.threads = 1;
     zn_plan *p;
     if (zn_compile(g, &cfg, &p) != ZN_OK) {

@@ -148,24 +148,36 @@ int zn_pass_lower_precision(zn_graph *g, zn_dtype dt, zn_node_pred has_half_kern
         g->nodes[c].inputs[0] = t; /* the cast itself keeps reading the input */
         boundary++;
     }
+    /* the outputs that are f32 before settle() gives every tensor its lowered dtype: an output
+     * the model itself makes half (a Cast to f16) stays half */
+    bool *out_f32 = malloc(sizeof(bool) * (size_t)(g->n_outputs ? g->n_outputs : 1));
+    if (!out_f32) {
+        zn_error_set(ZN_ERR_OUT_OF_MEMORY, "out of memory lowering precision");
+        return -1;
+    }
+    for (int i = 0; i < g->n_outputs; i++) out_f32[i] = g->tensors[g->outputs[i]].dtype == ZN_F32;
     zn_status st = settle(g);
-    if (st != ZN_OK) return -1;
+    bool failed = st != ZN_OK;
     /* outputs that became half get a cast back to f32; the caller's buffers stay f32 */
-    for (int i = 0; i < g->n_outputs; i++) {
+    for (int i = 0; i < g->n_outputs && !failed; i++) {
         int t = g->outputs[i], p = g->tensors[t].producer;
-        if (!is_half(g->tensors[t].dtype) || p < 0 || (g->tensors[t].flags & ZN_TENSOR_INPUT)) continue;
+        if (!out_f32[i] || !is_half(g->tensors[t].dtype) || p < 0 || (g->tensors[t].flags & ZN_TENSOR_INPUT)) continue;
         int k = 0;
         while (k < g->nodes[p].n_outputs && g->nodes[p].outputs[k] != t) k++;
         if (k == g->nodes[p].n_outputs) continue;
         int c = cast_after(g, p, k, ZN_F32, "out");
-        if (c < 0) return -1;
+        if (c < 0) {
+            failed = true;
+            break;
+        }
         /* other readers of the output inside the graph read the half tensor */
         int half = g->nodes[c].inputs[0];
         zn_pass_replace_uses(g, t, half);
         g->nodes[c].inputs[0] = half;
         boundary++;
     }
-    if ((st = settle(g)) != ZN_OK) return -1;
+    free(out_f32);
+    if (failed || (st = settle(g)) != ZN_OK) return -1;
 
     /* nodes no device kernel computes in half run in f32 between casts */
     int n_now = g->n_nodes;

@@ -75,6 +75,7 @@ enum { ATT_WARPS = 4, ATT_THREADS = ATT_WARPS * 32, ATT_BM = ATT_WARPS * 16, ATT
 
 __device__ __forceinline__ uint32_t smem_addr(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
 
+#ifndef ZN_CUDA_EMU
 __device__ __forceinline__ void cp_async16(void *smem, const void *gmem) {
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem_addr(smem)), "l"(gmem) : "memory");
 }
@@ -118,6 +119,17 @@ __device__ __forceinline__ void mma_16816<__nv_bfloat16>(float (&c)[4], const ui
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
+#else /* make test-emu: the same instructions in C++ over the warp's lanes (tests/cuda_emu/) */
+__device__ __forceinline__ void cp_async16(void *smem, const void *gmem) { zn_emu::cp_async16(smem, gmem); }
+__device__ __forceinline__ void cp_async_commit() { zn_emu::cp_async_commit(); }
+template <int N> __device__ __forceinline__ void cp_async_wait() { zn_emu::cp_async_wait(N); }
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void *p) { zn_emu::ldmatrix_x4(r, p, false); }
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void *p) { zn_emu::ldmatrix_x4(r, p, true); }
+template <typename T>
+__device__ __forceinline__ void mma_16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+    zn_emu::mma_m16n8k16(c, a, b0, b1, std::is_same<T, __nv_bfloat16>::value);
+}
+#endif
 
 /* Two floats as one 32-bit pair of T, lo in the low half (the lower column). */
 template <typename T> __device__ __forceinline__ uint32_t pack2(float lo, float hi);
