@@ -26,12 +26,13 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+
+from bench_common import log, percentile, run_cmd, shape_args
 
 try:
     import onnx
@@ -48,25 +49,6 @@ ZOO_CASES = [
 ]
 
 ONNX_TO_NP = {1: np.float32, 6: np.int32, 7: np.int64, 9: np.bool_, 10: np.float16}
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def run_cmd(cmd, timeout=None):
-    """Runs cmd; returns (rc, stdout+stderr)."""
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                       timeout=timeout)
-    return p.returncode, p.stdout
-
-
-def percentile(sorted_ns, p):
-    """Nearest-rank percentile of sorted values (the MLPerf definition)."""
-    if not sorted_ns:
-        return float("nan")
-    k = max(0, min(len(sorted_ns) - 1, int(np.ceil(p / 100.0 * len(sorted_ns))) - 1))
-    return float(sorted_ns[k])
 
 
 # ---- inputs ------------------------------------------------------------------------------------
@@ -119,13 +101,6 @@ def make_inputs(specs, seed=42):
         else:
             feeds[name] = rng.standard_normal(shape).astype(dt)
     return feeds
-
-
-def shape_args(specs):
-    out = []
-    for name, _, shape in specs:
-        out += ["--shape", "%s:%s" % (name, "x".join(str(d) for d in shape))]
-    return out
 
 
 def load_test_data(folder, specs):

@@ -32,9 +32,10 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import time
+
+from bench_common import log, percentile, run_cmd, shape_args
 
 CALLS = 20  # kernel calls per captured CUDA graph (gpu_kernel_bench.c uses the same)
 
@@ -45,30 +46,6 @@ MODEL_CASES = [
     {"name": "resnet50 b1", "model": "resnet50", "batch": 1, "hw": 224, "metric": "latency"},
     {"name": "resnet50 b64", "model": "resnet50", "batch": 64, "hw": 224, "metric": "throughput"},
 ]
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def run_cmd(cmd, timeout=None, env=None):
-    """Runs cmd; returns (rc, stdout+stderr)."""
-    try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           timeout=timeout, env=env)
-    except FileNotFoundError as e:
-        return 127, str(e)
-    except subprocess.TimeoutExpired as e:
-        return 124, (e.stdout or "") if isinstance(e.stdout, str) else "timed out"
-    return p.returncode, p.stdout
-
-
-def pctl(sorted_v, p):
-    """Nearest-rank percentile (the MLPerf definition) of sorted values."""
-    if not sorted_v:
-        return float("nan")
-    k = max(0, min(len(sorted_v) - 1, int(-(-p * len(sorted_v) // 100)) - 1))
-    return float(sorted_v[k])
 
 
 # ---- is there a GPU Zenith can use? -----------------------------------------------------------
@@ -504,7 +481,7 @@ def time_torch_model(fn, host_feeds, dtype, seconds, warmup, min_runs):
 
 def summary_of(lat_s, batch):
     total = sum(lat_s)
-    return {"p10_ms": pctl(lat_s, 10) * 1e3, "p50_ms": pctl(lat_s, 50) * 1e3, "p90_ms": pctl(lat_s, 90) * 1e3,
+    return {"p10_ms": percentile(lat_s, 10) * 1e3, "p50_ms": percentile(lat_s, 50) * 1e3, "p90_ms": percentile(lat_s, 90) * 1e3,
             "runs": len(lat_s), "samples_per_s": batch * len(lat_s) / total if total else 0.0}
 
 
@@ -541,13 +518,6 @@ def input_specs(path, case):
         dt = {1: np.float32, 7: np.int64, 6: np.int32, 9: np.bool_}.get(tt.elem_type, np.float32)
         specs.append((vi.name, dt, shape))
     return specs
-
-
-def shape_args(specs):
-    out = []
-    for name, _, shape in specs:
-        out += ["--shape", "%s:%s" % (name, "x".join(str(d) for d in shape))]
-    return out
 
 
 def zenith_run(a, model, case, specs, tag):

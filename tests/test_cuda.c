@@ -727,18 +727,6 @@ static void free_inputs(inputs *in) {
     in->n = 0;
 }
 
-static double elem(const void *data, zn_dtype dt, int64_t i) {
-    switch (dt) {
-    case ZN_F32: return ((const float *)data)[i];
-    case ZN_F16: return zn_f16_to_f32(((const uint16_t *)data)[i]);
-    case ZN_BF16: return zn_bf16_to_f32(((const uint16_t *)data)[i]);
-    case ZN_I64: return (double)((const int64_t *)data)[i];
-    case ZN_I32: return ((const int32_t *)data)[i];
-    case ZN_BOOL: return ((const uint8_t *)data)[i] != 0;
-    default: return NAN;
-    }
-}
-
 /* The views a plan wants: our f32 data converted when the plan takes its inputs lowered
  * (zn_session_run takes host f32 today; this keeps the tests right if that changes). */
 static void plan_inputs(const zn_plan *plan, const zn_view *in, int n, zn_view *out, void **tmp) {
@@ -822,7 +810,7 @@ static int compare_view(const zn_view *got, const zn_view *want, double rtol, ch
     cs->n = n;
     if (!zn_dtype_is_float(want->dtype)) {
         for (int64_t i = 0; i < n; i++) {
-            double a = elem(got->data, got->dtype, i), b = elem(want->data, want->dtype, i);
+            double a = tu_elem(got->data, got->dtype, i), b = tu_elem(want->data, want->dtype, i);
             if (a != b) {
                 snprintf(err, cap, "index %lld: got %.17g, want %.17g (%s, must be equal)", (long long)i, a, b,
                          zn_dtype_name(want->dtype));
@@ -837,14 +825,14 @@ static int compare_view(const zn_view *got, const zn_view *want, double rtol, ch
     double ss = 0, dot = 0, gg = 0;
     int64_t nf = 0;
     for (int64_t i = 0; i < n; i++) {
-        double b = elem(want->data, want->dtype, i);
+        double b = tu_elem(want->data, want->dtype, i);
         if (isfinite(b)) ss += b * b, nf++;
     }
     cs->rms = nf ? sqrt(ss / (double)nf) : 0;
     double atol = rtol * (cs->rms > 1e-6 ? cs->rms : 1e-6), worst = 0;
     int64_t wi = -1;
     for (int64_t i = 0; i < n; i++) {
-        double a = elem(got->data, got->dtype, i), b = elem(want->data, want->dtype, i);
+        double a = tu_elem(got->data, got->dtype, i), b = tu_elem(want->data, want->dtype, i);
         if (!isfinite(b)) {
             bool same = isnan(b) ? isnan(a) : (a == b);
             if (!same) {
@@ -866,10 +854,10 @@ static int compare_view(const zn_view *got, const zn_view *want, double rtol, ch
     cs->cosine = ss > 0 && gg > 0 ? dot / sqrt(ss * gg) : (ss == gg ? 1 : 0);
     if (worst > 1) {
         snprintf(err, cap, "index %lld: got %.9g, want %.9g (|err| %.3g > %.3g = %.0e x (|want| + rms %.3g)); "
-                 "max |err|/rms %.3g", (long long)wi, elem(got->data, got->dtype, wi),
-                 elem(want->data, want->dtype, wi),
-                 fabs(elem(got->data, got->dtype, wi) - elem(want->data, want->dtype, wi)),
-                 atol + rtol * fabs(elem(want->data, want->dtype, wi)), rtol, cs->rms, cs->max_err_rms);
+                 "max |err|/rms %.3g", (long long)wi, tu_elem(got->data, got->dtype, wi),
+                 tu_elem(want->data, want->dtype, wi),
+                 fabs(tu_elem(got->data, got->dtype, wi) - tu_elem(want->data, want->dtype, wi)),
+                 atol + rtol * fabs(tu_elem(want->data, want->dtype, wi)), rtol, cs->rms, cs->max_err_rms);
         return 1;
     }
     return 0;
@@ -988,7 +976,7 @@ static zn_view view_as_f32(const zn_view *v) {
     int64_t n = zn_view_numel(v);
     float *f = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
     assert_non_null(f);
-    for (int64_t i = 0; i < n; i++) f[i] = (float)elem(v->data, v->dtype, i);
+    for (int64_t i = 0; i < n; i++) f[i] = (float)tu_elem(v->data, v->dtype, i);
     o.dtype = ZN_F32;
     o.data = f;
     return o;

@@ -613,18 +613,6 @@ static void test_import_mutations(void **state) {
 
 /* ---- numerics: every fixture on the reference plan vs its test_data_set_0 ---------------- */
 
-static double elem(const void *data, zn_dtype dt, int64_t i) {
-    switch (dt) {
-    case ZN_F32: return ((const float *)data)[i];
-    case ZN_F16: return zn_f16_to_f32(((const uint16_t *)data)[i]);
-    case ZN_BF16: return zn_bf16_to_f32(((const uint16_t *)data)[i]);
-    case ZN_I64: return (double)((const int64_t *)data)[i];
-    case ZN_I32: return ((const int32_t *)data)[i];
-    case ZN_BOOL: return ((const uint8_t *)data)[i] != 0;
-    default: return NAN;
-    }
-}
-
 /* Runs one fixture case; returns 0 when the outputs match, else writes why into err. */
 static int run_case(const char *dir, const char *name, char *err, size_t cap, bool *seen) {
     char p[1024];
@@ -690,7 +678,7 @@ static int run_case(const char *dir, const char *name, char *err, size_t cap, bo
         double rtol = want.dtype == ZN_F16 || want.dtype == ZN_BF16 ? 1e-2 : 1e-3;
         int64_t ne = zn_view_numel(&want);
         for (int64_t i = 0; i < ne; i++) {
-            double a = elem(ov[o].data, ov[o].dtype, i), b = elem(want.data, want.dtype, i);
+            double a = tu_elem(ov[o].data, ov[o].dtype, i), b = tu_elem(want.data, want.dtype, i);
             if (isnan(a) != isnan(b) || fabs(a - b) > atol + rtol * fabs(b)) {
                 snprintf(err, cap, "output %d index %lld: got %.7g, want %.7g", o, (long long)i, a, b);
                 goto done;

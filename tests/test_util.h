@@ -42,6 +42,19 @@ static inline uint64_t tu_seed(void) {
     return seed;
 }
 
+/* Element i of a tensor of any dtype, as a double (NaN for an undefined dtype). */
+static inline double tu_elem(const void *data, zn_dtype dt, int64_t i) {
+    switch (dt) {
+    case ZN_F32: return ((const float *)data)[i];
+    case ZN_F16: return zn_f16_to_f32(((const uint16_t *)data)[i]);
+    case ZN_BF16: return zn_bf16_to_f32(((const uint16_t *)data)[i]);
+    case ZN_I64: return (double)((const int64_t *)data)[i];
+    case ZN_I32: return ((const int32_t *)data)[i];
+    case ZN_BOOL: return ((const uint8_t *)data)[i] != 0;
+    default: return NAN;
+    }
+}
+
 static inline zn_view tu_view(zn_dtype dt, void *data, int rank, const int64_t *dims) {
     zn_view v;
     memset(&v, 0, sizeof v);

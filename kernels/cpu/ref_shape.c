@@ -14,7 +14,7 @@
 #include "../../engine/error.h"
 #include "../kernel.h"
 #include "cpu_tables.h"
-#include "slice_geom.h"
+#include "shape_geom.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -336,39 +336,16 @@ static zn_status tile_run(const zn_exec_ctx *ctx) {
 
 /* ---- Pad ---------------------------------------------------------------------------------- */
 
-enum { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE };
-
-static int pad_mode(const zn_kernel_node *n) {
-    const char *m = zn_attrs_string(n->attrs, n->n_attrs, "mode", "constant");
-    if (strcmp(m, "constant") == 0) return PAD_CONSTANT;
-    if (strcmp(m, "reflect") == 0) return PAD_REFLECT;
-    if (strcmp(m, "edge") == 0) return PAD_EDGE;
-    return -1;
-}
-
-/* Per-dim begin pads of x from pads (and optional axes) inputs; false when they do not fit. */
-static bool pad_begins(const zn_view *x, const zn_view *pads, const zn_view *axes, int64_t *pb) {
-    int r = x->rank;
-    int64_t na = axes ? zn_view_numel(axes) : r;
-    if (na > r || zn_view_numel(pads) != 2 * na) return false;
-    for (int d = 0; d < r; d++) pb[d] = 0;
-    for (int64_t i = 0; i < na; i++) {
-        int64_t a = axes ? int_at(axes, i) : i;
-        if (a < 0) a += r;
-        if (a < 0 || a >= r) return false;
-        pb[a] = int_at(pads, i);
-    }
-    return true;
-}
 
 static bool pad_supports(const zn_kernel_node *n) {
-    if (!same_dtype_supports(n) || n->in[0].rank != n->out[0].rank || pad_mode(n) < 0) return false;
+    if (!same_dtype_supports(n) || n->in[0].rank != n->out[0].rank) return false;
+    if (zn_pad_mode(n->attrs, n->n_attrs) < 0) return false;
     if (!node_has(n, 1) || !is_int_idx(n->in[1].dtype)) return false;
     if (node_has(n, 2) && (n->in[2].dtype != n->in[0].dtype || zn_view_numel(&n->in[2]) != 1)) return false;
     if (node_has(n, 3) && !is_int_idx(n->in[3].dtype)) return false;
-    int mode = pad_mode(n);
+    int mode = zn_pad_mode(n->attrs, n->n_attrs);
     for (int d = 0; d < n->in[0].rank; d++) /* edge/reflect need something to repeat */
-        if (mode != PAD_CONSTANT && n->in[0].dims[d] == 0 && n->out[0].dims[d] != 0) return false;
+        if (mode != ZN_PAD_CONSTANT && n->in[0].dims[d] == 0 && n->out[0].dims[d] != 0) return false;
     return true;
 }
 
@@ -381,8 +358,8 @@ static zn_status pad_prepare(const zn_kernel_node *n, zn_kernel_prep *prep) {
 
 static int64_t pad_map(int64_t src, int64_t in, int mode) {
     if (src >= 0 && src < in) return src;
-    if (mode == PAD_CONSTANT) return -1;
-    if (mode == PAD_EDGE || in == 1) return src < 0 ? 0 : in - 1;
+    if (mode == ZN_PAD_CONSTANT) return -1;
+    if (mode == ZN_PAD_EDGE || in == 1) return src < 0 ? 0 : in - 1;
     int64_t period = 2 * (in - 1); /* reflect, edge not repeated */
     src = ((src % period) + period) % period;
     return src >= in ? period - src : src;
@@ -391,10 +368,10 @@ static int64_t pad_map(int64_t src, int64_t in, int mode) {
 /* y: x with pads (begin..., end...) per dim; negative pads crop */
 static zn_status pad_run(const zn_exec_ctx *ctx) {
     const zn_view *x = &ctx->in[0], *y = &ctx->out[0];
-    int mode = pad_mode(ctx->node);
+    int mode = zn_pad_mode(ctx->node->attrs, ctx->node->n_attrs);
     int64_t pb[ZN_MAX_RANK];
     const zn_view *axes = present(ctx, 3) ? &ctx->in[3] : NULL;
-    if (!pad_begins(x, &ctx->in[1], axes, pb))
+    if (!zn_pad_begins(x, &ctx->in[1], axes, pb))
         return zn_error_set(ZN_ERR_RUNTIME, "Pad: pads/axes do not fit the input's rank %d", x->rank);
     size_t esz = zn_dtype_size(x->dtype);
     char cval[8] = {0};

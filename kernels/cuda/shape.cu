@@ -37,7 +37,7 @@
 #include <string.h>
 
 #include "../../engine/device.h"
-#include "../cpu/slice_geom.h"
+#include "../cpu/shape_geom.h"
 #include "common.cuh"
 
 #define WALK_MAX (2 * ZN_MAX_RANK) /* Tile walks (repeat, dim) pairs */
@@ -150,7 +150,6 @@ struct gather_args {
     fast_div div_inner, div_ni; /* the 32-bit path only */
 };
 
-enum { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE };
 
 /* Pad: y dims odim, x dims xdim (dense strides xst), begin pads pb; innermost first. */
 struct pad_args {
@@ -272,8 +271,8 @@ __host__ __device__ __forceinline__ int64_t gather_offset(const gather_args &a, 
 /* Position in x of output position s along a dim of x-length n; -1: the constant. */
 __host__ __device__ __forceinline__ int64_t pad_map(int64_t s, int64_t n, int mode) {
     if (s >= 0 && s < n) return s;
-    if (mode == PAD_CONSTANT) return -1;
-    if (mode == PAD_EDGE || n == 1) return s < 0 ? 0 : n - 1;
+    if (mode == ZN_PAD_CONSTANT) return -1;
+    if (mode == ZN_PAD_EDGE || n == 1) return s < 0 ? 0 : n - 1;
     int64_t period = 2 * (n - 1); /* reflect: the edge element is not repeated */
     s = ((s % period) + period) % period;
     return s >= n ? period - s : s;
@@ -960,40 +959,18 @@ static zn_status tile_run(const zn_exec_ctx *ctx) { return walk_state_run(ctx, "
 
 /* ---- Pad ---------------------------------------------------------------------------------- */
 
-static int pad_mode(const zn_kernel_node *n) {
-    const char *m = zn_attrs_string(n->attrs, n->n_attrs, "mode", "constant");
-    if (strcmp(m, "constant") == 0) return PAD_CONSTANT;
-    if (strcmp(m, "reflect") == 0) return PAD_REFLECT;
-    if (strcmp(m, "edge") == 0) return PAD_EDGE;
-    return -1;
-}
-
-/* Per-dim begin pads of x from the pads (and optional axes) inputs, as the reference. */
-static bool pad_begins(const zn_view *x, const zn_view *pads, const zn_view *axes, int64_t *pb) {
-    int r = x->rank;
-    int64_t na = axes ? zn_view_numel(axes) : r;
-    if (na > r || zn_view_numel(pads) != 2 * na) return false;
-    for (int d = 0; d < r; d++) pb[d] = 0;
-    for (int64_t i = 0; i < na; i++) {
-        int64_t a = axes ? int_at(axes, i) : i;
-        if (a < 0) a += r;
-        if (a < 0 || a >= r) return false;
-        pb[a] = int_at(pads, i);
-    }
-    return true;
-}
-
 static bool pad_supports(const zn_kernel_node *n) {
-    if (!same_dtype_supports(n) || n->in[0].rank != n->out[0].rank || pad_mode(n) < 0) return false;
+    if (!same_dtype_supports(n) || n->in[0].rank != n->out[0].rank) return false;
+    if (zn_pad_mode(n->attrs, n->n_attrs) < 0) return false;
     if (!const_ints(n, 1)) return false;
     if (node_has(n, 2) && (n->in[2].dtype != n->in[0].dtype || zn_view_numel(&n->in[2]) != 1 || !n->in[2].data))
         return false;
     if (node_has(n, 3) && !const_ints(n, 3)) return false;
-    int mode = pad_mode(n);
+    int mode = zn_pad_mode(n->attrs, n->n_attrs);
     for (int d = 0; d < n->in[0].rank; d++) /* edge/reflect need something to repeat */
-        if (mode != PAD_CONSTANT && n->in[0].dims[d] == 0 && n->out[0].dims[d] != 0) return false;
+        if (mode != ZN_PAD_CONSTANT && n->in[0].dims[d] == 0 && n->out[0].dims[d] != 0) return false;
     int64_t pb[ZN_MAX_RANK];
-    return pad_begins(&n->in[0], &n->in[1], node_has(n, 3) ? &n->in[3] : NULL, pb);
+    return zn_pad_begins(&n->in[0], &n->in[1], node_has(n, 3) ? &n->in[3] : NULL, pb);
 }
 
 struct pad_state {
@@ -1029,7 +1006,7 @@ static int pad_merge(int rank, int64_t *o, int64_t *x, int64_t *pb, int mode) {
     for (int d = 1; d < rank; d++) {
         bool inner_flat = pb[d] == 0 && o[d] == x[d];
         bool outer_flat = pb[r - 1] == 0 && o[r - 1] == x[r - 1];
-        if (inner_flat && (outer_flat || mode == PAD_CONSTANT)) {
+        if (inner_flat && (outer_flat || mode == ZN_PAD_CONSTANT)) {
             o[r - 1] *= o[d];
             x[r - 1] *= o[d];
             pb[r - 1] *= o[d];
@@ -1047,14 +1024,14 @@ static int pad_merge(int rank, int64_t *o, int64_t *x, int64_t *pb, int mode) {
 static zn_status pad_prepare(const zn_kernel_node *n, zn_kernel_prep *prep) {
     const zn_view *x = &n->in[0], *y = &n->out[0];
     int64_t o[ZN_MAX_RANK], xd[ZN_MAX_RANK], pb[ZN_MAX_RANK], xst[ZN_MAX_RANK];
-    if (!pad_begins(x, &n->in[1], node_has(n, 3) ? &n->in[3] : NULL, pb))
+    if (!zn_pad_begins(x, &n->in[1], node_has(n, 3) ? &n->in[3] : NULL, pb))
         return zn_error_set(ZN_ERR_RUNTIME, "Pad: pads/axes do not fit the input's rank %d", x->rank);
     pad_state *s = (pad_state *)state_alloc(sizeof *s);
     if (!s) return ZN_ERR_OUT_OF_MEMORY;
     prep->state = s;
     s->esz = elem_size(x->dtype);
     pad_args *a = &s->a;
-    a->mode = pad_mode(n);
+    a->mode = zn_pad_mode(n->attrs, n->n_attrs);
     if (node_has(n, 2)) memcpy(&a->value, n->in[2].data, (size_t)s->esz); /* little-endian */
     a->n = zn_view_numel(y);
     if (a->n == 0) return ZN_OK;

@@ -1,5 +1,7 @@
-/* slice_geom.c — see slice_geom.h. */
-#include "slice_geom.h"
+/* shape_geom.c — see shape_geom.h. */
+#include "shape_geom.h"
+
+#include <string.h>
 
 static int64_t int_at(const zn_view *v, int64_t i) {
     if (v->dtype == ZN_I32) return ((const int32_t *)v->data)[i];
@@ -31,6 +33,28 @@ bool zn_slice_params(const zn_view *x, const zn_view *in, int n_in, int64_t *sta
         else s = s < 0 ? 0 : (s > dim - 1 ? dim - 1 : s);
         start[a] = s;
         step[a] = t;
+    }
+    return true;
+}
+
+int zn_pad_mode(const zn_attr *attrs, int n_attrs) {
+    const char *m = zn_attrs_string(attrs, n_attrs, "mode", "constant");
+    if (strcmp(m, "constant") == 0) return ZN_PAD_CONSTANT;
+    if (strcmp(m, "reflect") == 0) return ZN_PAD_REFLECT;
+    if (strcmp(m, "edge") == 0) return ZN_PAD_EDGE;
+    return -1;
+}
+
+bool zn_pad_begins(const zn_view *x, const zn_view *pads, const zn_view *axes, int64_t *pb) {
+    int r = x->rank;
+    int64_t na = axes ? zn_view_numel(axes) : r;
+    if (na > r || zn_view_numel(pads) != 2 * na) return false;
+    for (int d = 0; d < r; d++) pb[d] = 0;
+    for (int64_t i = 0; i < na; i++) {
+        int64_t a = axes ? int_at(axes, i) : i;
+        if (a < 0) a += r;
+        if (a < 0 || a >= r) return false;
+        pb[a] = int_at(pads, i);
     }
     return true;
 }
